@@ -88,5 +88,5 @@ def decode_chunk(data: bytes) -> Chunk:
         off += NODE.size
         pos = tuple((cv * CHUNK_SIZE + v) * 0.5 for cv, v in zip((cx, cy, cz), (i, j, k),
                                                                  strict=True))
-        nodes.append(ResourceNode(idx, t, qty, (i, j, k), pos))  # type: ignore[arg-type]
+        nodes.append(ResourceNode(idx, t, qty, (i, j, k), (pos[0], pos[1], pos[2])))
     return Chunk(wseed, pidx, pseed, (cx, cy, cz), dens, mat, tuple(nodes))

@@ -44,7 +44,8 @@ def hashing_vectors() -> dict[str, Any]:
         "planet_seed": [{"system_seed": s, "index": i, "seed": get_planet_seed(s, i)}
                         for s in SEEDS for i in range(3)],
         "chunk_seed": [{"planet_seed": p, "chunk": list(ch), "seed": get_chunk_seed(p, ch)}
-                       for p in (0, 99, 2**32 - 1) for ch in ((0, 0, 0), (-1, 2, -3), (60, -60, 7))],
+                       for p in (0, 99, 2**32 - 1)
+                       for ch in ((0, 0, 0), (-1, 2, -3), (60, -60, 7))],
     }
     streams = []
     for seed, key in ((0, ()), (42, (1, 2)), (2**63 - 1, (-5,))):

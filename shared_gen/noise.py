@@ -46,7 +46,8 @@ def lerp(a: F64Array, b: F64Array, t: F64Array) -> F64Array:
 
 def _grad3(h: npt.NDArray[np.int64], dx: F64Array, dy: F64Array, dz: F64Array) -> F64Array:
     g = h & 15
-    return GRAD3_X[g] * dx + GRAD3_Y[g] * dy + GRAD3_Z[g] * dz
+    out: F64Array = GRAD3_X[g] * dx + GRAD3_Y[g] * dy + GRAD3_Z[g] * dz
+    return out
 
 
 def perlin3(seed: int, x: F64Array, y: F64Array, z: F64Array) -> F64Array:
@@ -94,7 +95,8 @@ def perlin3(seed: int, x: F64Array, y: F64Array, z: F64Array) -> F64Array:
     n11 = lerp(d011, d111, u)
     n0 = lerp(n00, n10, v)
     n1 = lerp(n01, n11, v)
-    return lerp(n0, n1, w)
+    out: F64Array = lerp(n0, n1, w)
+    return out
 
 
 def perlin2(seed: int, x: F64Array, y: F64Array) -> F64Array:
@@ -119,7 +121,8 @@ def perlin2(seed: int, x: F64Array, y: F64Array) -> F64Array:
 
     def g(h: npt.NDArray[np.int64], dx: F64Array, dy: F64Array) -> F64Array:
         k = h & 7
-        return GRAD2_X[k] * dx + GRAD2_Y[k] * dy
+        out: F64Array = GRAD2_X[k] * dx + GRAD2_Y[k] * dy
+        return out
 
     d00 = g(noise_hash(seed, x0, y0, zero), tx, ty)
     d10 = g(noise_hash(seed, x1, y0, zero), tx1, ty)
@@ -127,7 +130,8 @@ def perlin2(seed: int, x: F64Array, y: F64Array) -> F64Array:
     d11 = g(noise_hash(seed, x1, y1, zero), tx1, ty1)
     u = fade(tx)
     v = fade(ty)
-    return lerp(lerp(d00, d10, u), lerp(d01, d11, u), v)
+    out: F64Array = lerp(lerp(d00, d10, u), lerp(d01, d11, u), v)
+    return out
 
 
 def fbm_norm(octaves: int, gain: float) -> float:

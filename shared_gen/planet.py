@@ -291,11 +291,11 @@ def compute_lattice(p: FieldParams, chunk: tuple[int, int, int]) -> LatticeField
             idx = np.argwhere(om)[vein]
             cx, cy, cz = chunk
             vals = np.zeros(len(idx), dtype=np.uint8)
-            for n, (i, j, kk) in enumerate(idx):
+            for m, (i, j, kk) in enumerate(idx):
                 gx = cx * c.CHUNK_SIZE + int(i) * c.LATTICE_STEP
                 gy = cy * c.CHUNK_SIZE + int(j) * c.LATTICE_STEP
                 gz = cz * c.CHUNK_SIZE + int(kk) * c.LATTICE_STEP
-                vals[n] = ore_kind(p, gx, gy, gz, float(radial[i, j, kk]))
+                vals[m] = ore_kind(p, gx, gy, gz, float(radial[i, j, kk]))
             ore[tuple(idx.T)] = vals
 
     return LatticeFields(density, depth, biome, ore, rock, h_all)
@@ -308,8 +308,10 @@ def ore_kind(p: FieldParams, gx: int, gy: int, gz: int, radial_depth: float) -> 
     ``pick_weighted(hash_ints(seed_ore_type, cell...), band weights)`` where the band is
     the first of :data:`ORE_BANDS` whose limit exceeds the radial depth ``R - r``.
     """
-    for limit, weights in ORE_BANDS:
+    weights = ORE_BANDS[-1][1]
+    for limit, band in ORE_BANDS:
         if radial_depth < limit:
+            weights = band
             break
     u = hash_ints(p.seed_ore_type, gx // c.CHUNK_SIZE, gy // c.CHUNK_SIZE, gz // c.CHUNK_SIZE)
     return weights[pick_weighted(u, [w for _, w in weights])][0]
