@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,9 +25,19 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+_INT = re.compile(r"[+-]?[0-9]+")
+
+
+def _parse_int(text: str) -> int:
+    """Plain ASCII decimal integer (no underscores, no non-ASCII digits)."""
+    if not _INT.fullmatch(text.strip()):
+        raise ValueError(text)
+    return int(text.strip(), 10)
+
+
 def _seed(text: str) -> int:
     try:
-        v = int(text, 10)
+        v = _parse_int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"seed must be an integer in [0, {SEED_MAX}], got {text!r}") from None
@@ -37,7 +48,7 @@ def _seed(text: str) -> int:
 
 def _int(text: str) -> int:
     try:
-        return int(text, 10)
+        return _parse_int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
 
@@ -47,7 +58,7 @@ def _chunk(text: str) -> tuple[int, int, int]:
     try:
         if len(parts) != 3:
             raise ValueError
-        x, y, z = (int(p.strip(), 10) for p in parts)
+        x, y, z = (_parse_int(p) for p in parts)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"chunk must be three integers X,Y,Z, got {text!r}") from None
@@ -81,6 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(path)
     except ValueError as e:
         sys.stderr.write(f"error: {e}\n")
+        return 2
+    except OSError as e:
+        sys.stderr.write(f"error: cannot write {e.filename}: {e.strerror}\n")
         return 2
     return 0
 

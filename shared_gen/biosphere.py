@@ -110,7 +110,7 @@ def _mass(rng: Rng, lo: float, hi: float) -> float:
     return round(lo + (hi - lo) * u * u, 2)
 
 
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=32, typed=True)
 def generate_biosphere(world_seed: int, planet_index: int) -> Biosphere:
     """Generate the biosphere of a planet (pure; cached per planet).
 

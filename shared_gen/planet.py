@@ -131,7 +131,7 @@ class FieldParams:
         )
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=256, typed=True)
 def field_params(world_seed: int, planet_index: int) -> FieldParams:
     """:class:`FieldParams` of a planet (cached). Raises ``ValueError`` like ``get_planet``."""
     return FieldParams.from_planet(get_planet(world_seed, planet_index))
@@ -162,7 +162,7 @@ def check_chunk(params: FieldParams, chunk: tuple[int, int, int]) -> None:
     """Raise ``ValueError`` unless every chunk coordinate is within ``+-grid_radius``."""
     g = params.grid_radius
     for axis, v in zip("xyz", chunk, strict=True):
-        if isinstance(v, bool) or not isinstance(v, int):
+        if isinstance(v, bool | np.bool_) or not isinstance(v, int | np.integer):
             raise ValueError(f"chunk {axis} coordinate must be an integer, got {v!r}")
         if not -g <= v <= g:
             raise ValueError(
@@ -453,7 +453,7 @@ def generate_chunk(world_seed: int, planet_index: int, chunk: tuple[int, int, in
     Raises:
         ValueError: bad seed, unknown planet, or chunk coordinates outside the grid.
     """
-    p = field_params(world_seed, planet_index)
+    p = field_params(world_seed, planet_index)  # validates seed and planet (typed cache)
     check_chunk(p, chunk)
     chunk = (int(chunk[0]), int(chunk[1]), int(chunk[2]))
     lat = compute_lattice(p, chunk)
@@ -471,6 +471,8 @@ def surface_chunk(world_seed: int, planet_index: int, direction: tuple[float, fl
     p = field_params(world_seed, planet_index)
     dx, dy, dz = direction
     n = math.sqrt(dx * dx + dy * dy + dz * dz)
+    if not n > 0.0 or not math.isfinite(n):
+        raise ValueError(f"direction must be a finite non-zero vector, got {direction!r}")
     chunk_m = c.CHUNK_SIZE * c.VOXEL_SIZE
     return tuple(  # type: ignore[return-value]
         math.floor(v / n * p.radius / chunk_m) for v in (dx, dy, dz)

@@ -326,7 +326,7 @@ def check_seed(world_seed: int) -> None:
         raise ValueError(f"world seed must be in [0, {SEED_MAX}], got {world_seed}")
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=64, typed=True)
 def generate_solar_system(world_seed: int) -> SolarSystem:
     """Generate the solar system of ``world_seed`` (pure; cached).
 
