@@ -1,0 +1,409 @@
+"""Asyncio client SDK: connect, handshake, join, stream chunks, edit, move.
+
+Used by tests, bots and tools. The protocol logic is the sans-I/O
+:class:`~server.protocol.ClientConnection`; this module only moves bytes and keeps a local
+mirror of what the server said: chunk versions and delta payloads (voxels are
+``generate_chunk`` + delta, materialized on demand by :meth:`GameClient.voxels`), other
+players' poses, errors.
+
+Example::
+
+    client = await GameClient.connect("ws://127.0.0.1:7777")
+    joined = await client.join(auth_key="secret")
+    await client.subscribe_around()
+    result = await client.edit(EditMode.EXCAVATE, centre, 1.5)
+    await client.close()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from websockets.asyncio.client import ClientConnection as WebSocket
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from server.protocol import (
+    ChunkData,
+    ChunkState,
+    ChunkSubscribe,
+    ChunkUnsubscribe,
+    ClientConnection,
+    Coord,
+    EditMode,
+    EditRequest,
+    EditResult,
+    Error,
+    Join,
+    JoinAccepted,
+    Ping,
+    PlayerLeft,
+    PlayerStates,
+    PlayerTransform,
+    Pong,
+    Pose,
+    PoseSet,
+    ProtocolViolation,
+    Quat,
+    SessionClosed,
+    SessionState,
+    TerrainDelta,
+    Vec3,
+    Welcome,
+)
+from server.protocol.messages import U32
+
+I8 = npt.NDArray[np.int8]
+U8 = npt.NDArray[np.uint8]
+
+
+class ClientError(RuntimeError):
+    """The session ended or a request timed out (``code``/``reason`` from the server)."""
+
+    def __init__(self, message: str, code: int | None = None, reason: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class LocalChunk:
+    """What the client knows of a chunk: its version and the delta payload (None when the
+    generated voxels are current)."""
+
+    version: int
+    payload: bytes | None
+
+
+DeltaListener = Callable[[Coord, int, float], None]
+
+_generated_cache: OrderedDict[tuple[int, int, Coord], tuple[I8, U8]] = OrderedDict()
+
+
+def generated_voxels(world_seed: int, planet_index: int, coord: Coord) -> tuple[I8, U8]:
+    """``shared_gen.generate_chunk`` voxels (density, material), LRU-cached (256 chunks)."""
+    key = (world_seed, planet_index, coord)
+    hit = _generated_cache.get(key)
+    if hit is not None:
+        _generated_cache.move_to_end(key)
+        return hit
+    from shared_gen.planet import generate_chunk
+
+    ch = generate_chunk(world_seed, planet_index, coord)
+    _generated_cache[key] = (ch.density, ch.material)
+    if len(_generated_cache) > 256:
+        _generated_cache.popitem(last=False)
+    return ch.density, ch.material
+
+
+class GameClient:
+    """One connection to a planet server. Create with :meth:`connect`.
+
+    Attributes:
+        joined: the JOIN_ACCEPTED message once joined.
+        chunks: chunk -> :class:`LocalChunk` for every chunk state/delta received.
+        players: other players' latest poses by player id (within the area of interest).
+        errors: every ERROR frame received (non-fatal ones included).
+        close_code, close_reason: how the session ended (None while open).
+        bytes_in, bytes_out, frames_in: traffic counters (WebSocket payload bytes);
+            bytes_by_opcode: received bytes per opcode value.
+        delta_listeners: called with (coord, version, receive time) for each delta entry.
+    """
+
+    def __init__(self, ws: WebSocket, conn: ClientConnection) -> None:
+        self.ws = ws
+        self.conn = conn
+        self.welcome: Welcome | None = None
+        self.joined: JoinAccepted | None = None
+        self.chunks: dict[Coord, LocalChunk] = {}
+        self.players: dict[int, PoseSet] = {}
+        self.errors: list[Error] = []
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.frames_in = 0
+        #: bytes received per opcode value (first frame byte)
+        self.bytes_by_opcode: dict[int, int] = {}
+        self.chunk_states = 0
+        self.deltas = 0
+        self.player_frames = 0
+        self.delta_listeners: list[DeltaListener] = []
+        self.position: Vec3 = (0.0, 0.0, 0.0)
+        self._seq = itertools.count(1)
+        self._nonce = itertools.count(1)
+        self._edits: dict[int, asyncio.Future[EditResult]] = {}
+        self._pings: dict[int, asyncio.Future[Pong]] = {}
+        self._cond = asyncio.Condition()
+        self._reader: asyncio.Task[None] | None = None
+
+    # ---- connection -----------------------------------------------------------------------
+
+    @classmethod
+    async def connect(cls, url: str, *, name: str = "python-client", open_timeout: float = 5.0,
+                      max_frame_bytes: int = 1 << 24, hello: bool = True) -> GameClient:
+        """Open the WebSocket and (unless ``hello=False``) send HELLO.
+
+        Raises:
+            OSError, TimeoutError, websockets.exceptions.InvalidHandshake: cannot connect.
+        """
+        ws = await connect(url, open_timeout=open_timeout, max_size=max_frame_bytes,
+                           compression=None, ping_interval=None, close_timeout=2)
+        self = cls(ws, ClientConnection(max_frame_bytes=max_frame_bytes))
+        self._reader = asyncio.create_task(self._read_loop(), name=f"client-reader-{name}")
+        if hello:
+            self.conn.hello(name)
+            await self._flush()
+        return self
+
+    async def close(self, code: int = 1000, reason: str = "client leaving") -> None:
+        """Say GOODBYE and close the socket (idempotent)."""
+        with contextlib.suppress(Exception):
+            if self.conn.state is not SessionState.CLOSED:
+                self.conn.close(code, reason)
+                await self._flush()
+        with contextlib.suppress(Exception):
+            await self.ws.close(code, reason)
+        if self._reader is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(self._reader, 3.0)
+
+    async def send_raw(self, frame: bytes | str) -> None:
+        """Send arbitrary bytes (or text) bypassing the protocol: for tests of bad input."""
+        self.bytes_out += len(frame)
+        await self.ws.send(frame)
+
+    async def _flush(self) -> None:
+        for frame in self.conn.data_to_send():
+            self.bytes_out += len(frame)
+            await self.ws.send(frame)
+
+    @property
+    def closed(self) -> bool:
+        """True once the session is over."""
+        return self.close_code is not None
+
+    # ---- requests -------------------------------------------------------------------------
+
+    async def join(self, auth_key: str | None = None, display_name: str = "",
+                   timeout: float = 10.0) -> JoinAccepted:
+        """Send JOIN and wait for JOIN_ACCEPTED.
+
+        Raises:
+            ClientError: the server refused (ERROR + close) or did not answer in time.
+        """
+        self.conn.send(Join(auth_key or "", display_name))
+        await self._flush()
+        await self.wait_for(lambda: self.joined is not None, timeout)
+        assert self.joined is not None
+        self.position = self.joined.position
+        return self.joined
+
+    async def subscribe(self, coords: Iterable[Coord]) -> None:
+        """Subscribe to chunks (in messages of at most 1024)."""
+        cs = list(coords)
+        for i in range(0, len(cs), 1024):
+            self.conn.send(ChunkSubscribe(tuple(cs[i:i + 1024])))
+        await self._flush()
+
+    async def unsubscribe(self, coords: Iterable[Coord]) -> None:
+        """Unsubscribe from chunks and forget them locally."""
+        cs = list(coords)
+        for c in cs:
+            self.chunks.pop(c, None)
+        for i in range(0, len(cs), 1024):
+            self.conn.send(ChunkUnsubscribe(tuple(cs[i:i + 1024])))
+        await self._flush()
+
+    async def subscribe_around(self, radius_chunks: int | None = None) -> list[Coord]:
+        """Subscribe to every chunk within ``radius_chunks`` (default: the server's view
+        radius) of the current position, nearest first; returns them."""
+        from server.net.aoi import chunk_of, chunks_in_radius
+        from shared_gen.solar_system import get_planet
+
+        assert self.joined is not None, "join first"
+        r = self.joined.view_radius_chunks if radius_chunks is None else radius_chunks
+        g = get_planet(self.joined.world_seed, self.joined.planet_index).grid_radius_chunks
+        coords = [c for c in chunks_in_radius(chunk_of(self.position), r)
+                  if all(-g <= v <= g for v in c)]
+        await self.subscribe(coords)
+        return coords
+
+    def send_edit(self, mode: EditMode, centre: Vec3, radius: float) -> tuple[int,
+                                                                            asyncio.Future[EditResult]]:
+        """Queue an EDIT_REQUEST (call :meth:`pump` or await :meth:`edit`); returns
+        (seq, future of its EDIT_RESULT)."""
+        seq = next(self._seq) & U32
+        fut: asyncio.Future[EditResult] = asyncio.get_running_loop().create_future()
+        self._edits[seq] = fut
+        self.conn.send(EditRequest(seq, mode, centre, radius))
+        return seq, fut
+
+    async def edit(self, mode: EditMode, centre: Vec3, radius: float,
+                   timeout: float = 10.0) -> EditResult:
+        """Send an edit and wait for its result.
+
+        Raises:
+            ClientError: no answer in time or the session closed.
+        """
+        _, fut = self.send_edit(mode, centre, radius)
+        await self._flush()
+        result: EditResult = await self._await(fut, timeout, "edit result")
+        return result
+
+    async def send_transform(self, position: Vec3, rotation: Quat = (0.0, 0.0, 0.0, 1.0), *,
+                             head: Pose | None = None, left_hand: Pose | None = None,
+                             right_hand: Pose | None = None) -> None:
+        """Send a PLAYER_TRANSFORM (body pose in metres; VR poses relative to the body)."""
+        self.conn.send(PlayerTransform(PoseSet(Pose(position, rotation), head, left_hand,
+                                               right_hand)))
+        self.position = position
+        await self._flush()
+
+    async def ping(self, timeout: float = 5.0) -> float:
+        """Round-trip time in seconds."""
+        nonce = next(self._nonce) & U32
+        fut: asyncio.Future[Pong] = asyncio.get_running_loop().create_future()
+        self._pings[nonce] = fut
+        t0 = time.perf_counter()
+        self.conn.send(Ping(nonce, t0))
+        await self._flush()
+        await self._await(fut, timeout, "pong")
+        return time.perf_counter() - t0
+
+    async def pump(self) -> None:
+        """Write every queued frame."""
+        await self._flush()
+
+    # ---- waiting --------------------------------------------------------------------------
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Wait until ``predicate()`` holds (checked after every received frame).
+
+        Raises:
+            ClientError: timeout, or the session closed before the predicate held.
+        """
+        async def waiter() -> None:
+            async with self._cond:
+                await self._cond.wait_for(lambda: predicate() or self.closed)
+
+        try:
+            await asyncio.wait_for(waiter(), timeout)
+        except TimeoutError:
+            raise ClientError(f"timed out after {timeout} s") from None
+        if not predicate():
+            raise ClientError(f"session closed ({self.close_code}: {self.close_reason})",
+                              self.close_code, self.close_reason)
+
+    async def wait_chunk(self, coord: Coord, min_version: int = 0,
+                         timeout: float = 10.0) -> LocalChunk:
+        """Wait until chunk ``coord`` is known at ``min_version`` or newer."""
+        await self.wait_for(lambda: coord in self.chunks
+                            and self.chunks[coord].version >= min_version, timeout)
+        return self.chunks[coord]
+
+    async def _await(self, fut: asyncio.Future[Any], timeout: float, what: str) -> Any:
+        try:
+            return await asyncio.wait_for(asyncio.shield(fut), timeout)
+        except TimeoutError:
+            raise ClientError(f"no {what} within {timeout} s") from None
+
+    # ---- local voxels ---------------------------------------------------------------------
+
+    def voxels(self, coord: Coord) -> tuple[I8, U8]:
+        """Local (density, material) of a received chunk: generated + delta.
+
+        Raises:
+            KeyError: no state received for ``coord``.
+        """
+        from server.world.delta import apply_delta_payload
+
+        assert self.joined is not None
+        lc = self.chunks[coord]
+        d, m = generated_voxels(self.joined.world_seed, self.joined.planet_index, coord)
+        if lc.payload is None:
+            return d.copy(), m.copy()
+        return apply_delta_payload(d, m, lc.payload)
+
+    # ---- receiving ------------------------------------------------------------------------
+
+    async def _read_loop(self) -> None:
+        try:
+            async for data in self.ws:
+                if isinstance(data, str):
+                    self.conn.receive_text(data)
+                else:
+                    self.bytes_in += len(data)
+                    self.frames_in += 1
+                    if data:
+                        self.bytes_by_opcode[data[0]] = self.bytes_by_opcode.get(data[0],
+                                                                                 0) + len(data)
+                    self.conn.receive_data(data)
+                self._handle(self.conn.events_received(), time.perf_counter())
+                await self._flush()
+                async with self._cond:
+                    self._cond.notify_all()
+        except ConnectionClosed as e:
+            if self.close_code is None and e.rcvd is not None:
+                self.close_code, self.close_reason = e.rcvd.code, e.rcvd.reason
+        finally:
+            if self.close_code is None:
+                rc = self.ws.close_code
+                self.close_code = rc if rc is not None else 1006
+                self.close_reason = self.ws.close_reason or ""
+            futures: list[asyncio.Future[Any]] = [*self._edits.values(), *self._pings.values()]
+            for fut in futures:
+                if not fut.done():
+                    fut.set_exception(ClientError("session closed", self.close_code,
+                                                  self.close_reason))
+            async with self._cond:
+                self._cond.notify_all()
+
+    def _handle(self, events: list[Any], now: float) -> None:
+        for ev in events:
+            if isinstance(ev, TerrainDelta):
+                self.deltas += 1
+                for c in ev.chunks:
+                    self._store(c)
+                    for fn in self.delta_listeners:
+                        fn(c.coord, c.version, now)
+            elif isinstance(ev, ChunkState):
+                self.chunk_states += 1
+                self._store(ev.chunk)
+            elif isinstance(ev, PlayerStates):
+                self.player_frames += 1
+                for pid, poses in ev.players:
+                    self.players[pid] = poses
+            elif isinstance(ev, PlayerLeft):
+                self.players.pop(ev.player_id, None)
+            elif isinstance(ev, EditResult):
+                fut = self._edits.pop(ev.seq, None)
+                if fut is not None and not fut.done():
+                    fut.set_result(ev)
+            elif isinstance(ev, Pong):
+                pf = self._pings.pop(ev.nonce, None)
+                if pf is not None and not pf.done():
+                    pf.set_result(ev)
+            elif isinstance(ev, JoinAccepted):
+                self.joined = ev
+            elif isinstance(ev, Welcome):
+                self.welcome = ev
+            elif isinstance(ev, Error):
+                self.errors.append(ev)
+            elif isinstance(ev, (SessionClosed, ProtocolViolation)):
+                self.close_code = int(ev.code)
+                self.close_reason = ev.reason
+
+    def _store(self, c: ChunkData) -> None:
+        old = self.chunks.get(c.coord)
+        if old is None or c.version >= old.version:
+            self.chunks[c.coord] = LocalChunk(c.version, c.payload)

@@ -1,0 +1,100 @@
+"""The session state table: which message is legal in which state, and where it leads.
+
+Every rule of the session lives in this module (h11 ``_state.py`` style). A frame whose
+opcode is not in the table for the current state and direction is a protocol error
+(:class:`~.errors.UnexpectedMessageError`, close code 4002), never silently ignored.
+
+States (the same on both sides of the connection)::
+
+    AWAIT_HELLO --HELLO/WELCOME--> AWAIT_JOIN --JOIN/JOIN_ACCEPTED--> JOINED
+         |                             |                                |
+         +----- GOODBYE or fatal ERROR or a protocol error -----------> CLOSED
+
+The server moves to AWAIT_JOIN when it *sends* WELCOME and to JOINED when it *sends*
+JOIN_ACCEPTED; the client moves when it *receives* them. The client may send JOIN right
+after HELLO without waiting (pipelining), so the server's AWAIT_HELLO accepts only HELLO but
+its AWAIT_JOIN accepts JOIN.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Final
+
+from .opcodes import Opcode
+
+
+class SessionState(Enum):
+    """Where a session is in its lifecycle."""
+
+    AWAIT_HELLO = "await_hello"
+    AWAIT_JOIN = "await_join"
+    JOINED = "joined"
+    CLOSED = "closed"
+
+
+class Role(Enum):
+    """Which end of the connection a state machine runs on."""
+
+    SERVER = "server"
+    CLIENT = "client"
+
+
+S = SessionState
+O = Opcode  # noqa: E741 - short alias keeps the table readable
+
+#: (role, state) -> opcodes that side may RECEIVE in that state.
+RECEIVE: Final[dict[tuple[Role, SessionState], frozenset[Opcode]]] = {
+    (Role.SERVER, S.AWAIT_HELLO): frozenset({O.HELLO, O.GOODBYE}),
+    (Role.SERVER, S.AWAIT_JOIN): frozenset({O.JOIN, O.PING, O.GOODBYE}),
+    (Role.SERVER, S.JOINED): frozenset({
+        O.CHUNK_SUBSCRIBE, O.CHUNK_UNSUBSCRIBE, O.EDIT_REQUEST, O.PLAYER_TRANSFORM, O.PING,
+        O.GOODBYE,
+    }),
+    (Role.SERVER, S.CLOSED): frozenset(),
+    (Role.CLIENT, S.AWAIT_HELLO): frozenset({O.WELCOME, O.ERROR, O.GOODBYE}),
+    (Role.CLIENT, S.AWAIT_JOIN): frozenset({O.JOIN_ACCEPTED, O.PONG, O.ERROR, O.GOODBYE}),
+    (Role.CLIENT, S.JOINED): frozenset({
+        O.CHUNK_STATE, O.TERRAIN_DELTA, O.EDIT_RESULT, O.PLAYER_STATES, O.PLAYER_LEFT, O.PONG,
+        O.ERROR, O.GOODBYE,
+    }),
+    (Role.CLIENT, S.CLOSED): frozenset(),
+}
+
+#: (role, state) -> opcodes that side may SEND in that state (the client may pipeline JOIN).
+SEND: Final[dict[tuple[Role, SessionState], frozenset[Opcode]]] = {
+    (Role.SERVER, S.AWAIT_HELLO): frozenset({O.WELCOME, O.ERROR, O.GOODBYE}),
+    (Role.SERVER, S.AWAIT_JOIN): frozenset({O.JOIN_ACCEPTED, O.PONG, O.ERROR, O.GOODBYE}),
+    (Role.SERVER, S.JOINED): RECEIVE[(Role.CLIENT, S.JOINED)],
+    (Role.SERVER, S.CLOSED): frozenset(),
+    (Role.CLIENT, S.AWAIT_HELLO): frozenset({O.HELLO, O.JOIN, O.GOODBYE}),
+    (Role.CLIENT, S.AWAIT_JOIN): frozenset({O.JOIN, O.PING, O.GOODBYE}),
+    (Role.CLIENT, S.JOINED): RECEIVE[(Role.SERVER, S.JOINED)],
+    (Role.CLIENT, S.CLOSED): frozenset(),
+}
+
+#: (role, state, opcode sent or received) -> next state. Pairs not listed keep the state.
+#: A fatal ERROR and GOODBYE always lead to CLOSED (handled by the connection classes).
+TRANSITIONS: Final[dict[tuple[Role, SessionState, Opcode], SessionState]] = {
+    (Role.SERVER, S.AWAIT_HELLO, O.WELCOME): S.AWAIT_JOIN,  # sent
+    (Role.SERVER, S.AWAIT_JOIN, O.JOIN_ACCEPTED): S.JOINED,  # sent
+    (Role.CLIENT, S.AWAIT_HELLO, O.WELCOME): S.AWAIT_JOIN,  # received
+    (Role.CLIENT, S.AWAIT_JOIN, O.JOIN_ACCEPTED): S.JOINED,  # received
+}
+
+
+def may_receive(role: Role, state: SessionState, opcode: Opcode) -> bool:
+    """True if ``role`` may receive ``opcode`` while in ``state``."""
+    return opcode in RECEIVE[(role, state)]
+
+
+def may_send(role: Role, state: SessionState, opcode: Opcode) -> bool:
+    """True if ``role`` may send ``opcode`` while in ``state``."""
+    return opcode in SEND[(role, state)]
+
+
+def next_state(role: Role, state: SessionState, opcode: Opcode) -> SessionState:
+    """State after ``role`` sends or receives ``opcode`` in ``state`` (GOODBYE closes)."""
+    if opcode is O.GOODBYE:
+        return S.CLOSED
+    return TRANSITIONS.get((role, state, opcode), state)

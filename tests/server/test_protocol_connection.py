@@ -1,0 +1,186 @@
+"""Sans-I/O session state machines: handshake, version negotiation, the state table."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from server.protocol import (
+    ChunkData,
+    ChunkState,
+    ClientConnection,
+    EditMode,
+    EditRequest,
+    Error,
+    ErrorCode,
+    Goodbye,
+    Hello,
+    Join,
+    JoinAccepted,
+    LocalProtocolError,
+    Opcode,
+    ProtocolViolation,
+    Role,
+    ServerConnection,
+    SessionClosed,
+    SessionState,
+    Welcome,
+    decode,
+    encode,
+)
+from server.protocol.golden import examples
+from server.protocol.states import RECEIVE, SEND, may_receive
+
+ACCEPT = JoinAccepted(1, 0, 1, 0, 0, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0), 4)
+EXAMPLE_BY_OPCODE = {m.OPCODE: m for _, m in examples()}
+
+
+def pipe(src: ServerConnection | ClientConnection,
+         dst: ServerConnection | ClientConnection) -> list[object]:
+    for frame in src.data_to_send():
+        dst.receive_data(frame)
+    return dst.events_received()
+
+
+def joined_pair() -> tuple[ServerConnection, ClientConnection]:
+    server, client = ServerConnection(), ClientConnection()
+    client.hello("test")
+    client.send(Join("", "t"))  # pipelined before WELCOME
+    events = pipe(client, server)
+    assert [type(e) for e in events] == [Hello, Join]
+    assert server.state is SessionState.AWAIT_JOIN
+    server.send(ACCEPT)
+    events = pipe(server, client)
+    assert [type(e) for e in events] == [Welcome, JoinAccepted]
+    assert server.state is client.state is SessionState.JOINED
+    assert client.version == server.version == 1
+    return server, client
+
+
+def test_handshake_sequence() -> None:
+    joined_pair()
+
+
+def test_version_negotiation_picks_highest_common() -> None:
+    server = ServerConnection(min_version=1, max_version=3)
+    server.receive_data(encode(Hello(2, 1)))
+    (welcome,) = [decode(f) for f in server.data_to_send()]
+    assert isinstance(welcome, Welcome) and welcome.version == 2 and welcome.min_version == 1
+
+
+def test_unsupported_version_is_fatal_4003() -> None:
+    server = ServerConnection()
+    server.receive_data(encode(Hello(9, 5, "future")))
+    events = server.events_received()
+    assert isinstance(events[0], ProtocolViolation)
+    assert events[0].code == ErrorCode.UNSUPPORTED_VERSION
+    (err,) = [decode(f) for f in server.data_to_send()]
+    assert isinstance(err, Error) and err.code == 4003 and "5..9" in err.reason
+    assert server.state is SessionState.CLOSED and server.close_code == 4003
+    # a client refusing the server's choice says goodbye with the same code
+    client = ClientConnection(min_version=2, max_version=2)
+    client.hello()
+    client.data_to_send()
+    client.receive_data(encode(Welcome(1, 1, 20, 65536)))
+    assert client.close_code == 4003
+    (bye,) = [decode(f) for f in client.data_to_send()]
+    assert isinstance(bye, Goodbye) and bye.code == 4003
+
+
+def test_edit_before_join_is_unexpected_4002() -> None:
+    server = ServerConnection()
+    server.receive_data(encode(Hello(1, 1)))
+    server.data_to_send()
+    server.receive_data(encode(EditRequest(1, EditMode.EXCAVATE, (0.0, 0.0, 0.0), 1.0)))
+    (ev,) = [e for e in server.events_received() if isinstance(e, ProtocolViolation)]
+    assert ev.code == ErrorCode.UNEXPECTED_MESSAGE and "await_join" in ev.reason
+    (err,) = [decode(f) for f in server.data_to_send()]
+    assert isinstance(err, Error) and err.code == 4002
+    assert server.close_code == 4002
+
+
+def test_every_illegal_opcode_in_every_state_is_a_violation() -> None:
+    """Walk the table: any opcode the table does not allow closes with 4002 (or 4001)."""
+    for role, state in itertools.product(Role, [SessionState.AWAIT_HELLO,
+                                                SessionState.AWAIT_JOIN,
+                                                SessionState.JOINED]):
+        for op in Opcode:
+            if may_receive(role, state, op):
+                continue
+            conn: ServerConnection | ClientConnection = (
+                ServerConnection() if role is Role.SERVER else ClientConnection())
+            conn.state = state
+            conn.receive_data(encode(EXAMPLE_BY_OPCODE[op]))
+            events = conn.events_received()
+            assert isinstance(events[-1], ProtocolViolation), (role, state, op)
+            assert events[-1].code == ErrorCode.UNEXPECTED_MESSAGE
+            assert conn.state is SessionState.CLOSED
+
+
+def test_table_is_complete_and_directional() -> None:
+    for role, state in itertools.product(Role, SessionState):
+        assert (role, state) in RECEIVE and (role, state) in SEND
+    assert not RECEIVE[(Role.SERVER, SessionState.JOINED)] & {Opcode.CHUNK_STATE,
+                                                              Opcode.WELCOME}
+
+
+def test_text_frames_and_oversize_frames() -> None:
+    server = ServerConnection(max_frame_bytes=100)
+    server.receive_text("hello")
+    assert server.close_code == ErrorCode.UNSUPPORTED_DATA
+    server = ServerConnection(max_frame_bytes=100)
+    server.receive_data(b"\x01\x00" + bytes(200))
+    assert server.close_code == ErrorCode.MESSAGE_TOO_BIG
+
+
+def test_closed_connection_ignores_input() -> None:
+    server, _ = joined_pair()
+    server.receive_data(encode(Goodbye(1000, "bye")))
+    assert isinstance(server.events_received()[0], SessionClosed)
+    assert server.close_code == 1000
+    server.receive_data(b"garbage")
+    assert server.events_received() == [] and server.data_to_send() == []
+
+
+def test_illegal_sends_are_local_errors() -> None:
+    server = ServerConnection()
+    with pytest.raises(LocalProtocolError):
+        server.send(ChunkState(ChunkData((0, 0, 0), 0)))
+    client = ClientConnection()
+    with pytest.raises(LocalProtocolError):
+        client.send(ChunkState(ChunkData((0, 0, 0), 0)))
+    with pytest.raises(LocalProtocolError):
+        server.send_frame(b"\x07\x00", "CHUNK_STATE")
+
+
+def test_fatal_error_received_closes_client() -> None:
+    client = ClientConnection()
+    client.hello()
+    client.receive_data(encode(Error(4007, "server full")))
+    events = client.events_received()
+    assert isinstance(events[0], Error) and isinstance(events[1], SessionClosed)
+    assert client.close_code == 4007
+
+
+def test_non_fatal_error_keeps_session() -> None:
+    server, client = joined_pair()
+    server.send(Error(int(ErrorCode.CHUNK_OUT_OF_RANGE), "too far", 3))
+    events = pipe(server, client)
+    assert isinstance(events[0], Error) and client.state is SessionState.JOINED
+    assert not ErrorCode.CHUNK_OUT_OF_RANGE.fatal and ErrorCode.INVALID_VALUE.fatal
+
+
+@given(st.lists(st.binary(max_size=80), max_size=8))
+@settings(max_examples=500, deadline=None)
+def test_fuzzed_session_never_raises(frames: list[bytes]) -> None:
+    server = ServerConnection()
+    for f in frames:
+        server.receive_data(f)
+    for ev in server.events_received():
+        if isinstance(ev, ProtocolViolation):
+            assert ev.code >= 1000
+    for out in server.data_to_send():
+        decode(out)  # whatever the server sends is well-formed
