@@ -17,6 +17,7 @@ from alembic.config import Config
 from sqlalchemy.engine import Engine
 
 from .models import TABLES
+from .orchestrator_models import ORCHESTRATOR_TABLES
 
 MIGRATIONS_DIR: Final = Path(__file__).resolve().parent / "migrations"
 
@@ -25,10 +26,11 @@ def include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
     """Alembic filter: only our tables (``SQLModel.metadata`` is shared)."""
+    ours = (*TABLES, *ORCHESTRATOR_TABLES)
     if type_ == "table":
-        return name in TABLES
+        return name in ours
     table = getattr(obj, "table", None)
-    return table is None or table.name in TABLES
+    return table is None or table.name in ours
 
 
 def alembic_config(url: str) -> Config:

@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
-from server.persistence import models  # noqa: F401  (registers the tables)
+from server.persistence import models, orchestrator_models  # noqa: F401  (registers tables)
 from server.persistence.migrate import include_object
 
 config = context.config

@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""Benchmark of the orchestrator: critical-event ack latency and throughput (SQLite WAL
+with synchronous=FULL, and PostgreSQL), token mint+verify rate, transfer latency.
+
+Usage (from the repository root)::
+
+    .venv/bin/python tools/bench_orchestrator.py [--events 2000] [--transfers 300]
+        [--no-pg] [--pg-url postgresql+psycopg://...]
+
+* "sequential": one event per commit, the next sent after the ack (a map process waiting
+  for each ack). "group commit": ``--concurrency`` events in flight through AsyncLedger,
+  which commits whatever is pending in one transaction.
+* Transfer latency: one whole transfer through the control RPC in process (ASGI, no
+  sockets): request-transfer -> redeem-transfer-token -> transfer-result released ->
+  transfer-result completed, with the ledger's commit point at every step. Excludes the
+  client's websocket reconnect.
+* Without ``--pg-url`` a private PostgreSQL cluster is started (tests/orchestrator
+  orch_support.private_postgres) unless ``--no-pg``.
+"""
+
+from __future__ import annotations
+
+# ruff: noqa: E402  (imports after the sys.path setup)
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "orchestrator"))
+
+import httpx
+
+from server.orchestrator.core import Orchestrator
+from server.orchestrator.ledger import AsyncLedger, CriticalEventIn, InventoryOp, Ledger
+from server.orchestrator.rpc import SECRET_HEADER, create_control_app, create_public_app
+from server.orchestrator.settings import OrchestratorSettings
+from server.orchestrator.tokens import TokenService
+
+
+def pct(samples: list[float], q: float) -> float:
+    s = sorted(samples)
+    return s[min(len(s) - 1, int(q * len(s)))]
+
+
+def event(i: int) -> CriticalEventIn:
+    return CriticalEventIn(event_id=f"b{i}", instance_id="planet-0.i0.bench",
+                           partition="character:bench", revision=i, kind="spend",
+                           payload={"item": "ore", "n": i},
+                           inventory_ops=(InventoryOp("bench", 0, "ore", 1),))
+
+
+def bench_ledger(name: str, url: str, n: int, concurrency: int) -> None:
+    led = Ledger(url)
+    lat: list[float] = []
+    t0 = time.perf_counter()
+    for i in range(n):
+        t = time.perf_counter()
+        led.append_critical(event(i))
+        lat.append(time.perf_counter() - t)
+    wall = time.perf_counter() - t0
+    print(f"{name:10} sequential     ack p50 {pct(lat, .5) * 1e3:6.2f} ms  p99 "
+          f"{pct(lat, .99) * 1e3:6.2f} ms  {n / wall:8.0f} events/s")
+
+    async def grouped() -> tuple[list[float], float]:
+        aled = AsyncLedger(led)
+        lats: list[float] = []
+        sem = asyncio.Semaphore(concurrency)
+
+        async def one(i: int) -> None:
+            async with sem:
+                t = time.perf_counter()
+                await aled.append_critical(event(n + i))
+                lats.append(time.perf_counter() - t)
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(n)))
+        wall = time.perf_counter() - t0
+        await aled.close()
+        return lats, wall
+
+    lat2, wall2 = asyncio.run(grouped())
+    print(f"{name:10} group commit   ack p50 {pct(lat2, .5) * 1e3:6.2f} ms  p99 "
+          f"{pct(lat2, .99) * 1e3:6.2f} ms  {n / wall2:8.0f} events/s  "
+          f"({concurrency} in flight)")
+
+
+def bench_tokens(n: int) -> None:
+    svc = TokenService(b"bench-secret")
+    t0 = time.perf_counter()
+    for i in range(n):
+        _, tok = svc.mint_transfer(transfer_id=f"t{i}", auth_key_hash="a" * 64,
+                                   character_id=i, from_map_id="planet-0",
+                                   to_map_id="planet-1")
+        svc.verify_transfer(tok, map_id="planet-1", character_id=i)
+    wall = time.perf_counter() - t0
+    print(f"tokens     mint+verify      {n / wall:8.0f} /s  ({wall / n * 1e6:.1f} us each)")
+
+
+class _ReadySpawner:
+    def __init__(self) -> None:
+        self.orch: Orchestrator | None = None
+
+    async def spawn(self, map_id: str, config: object) -> object:
+        assert self.orch is not None
+        asyncio.get_running_loop().call_soon(self.orch.supervisor.map_ready, map_id,
+                                             "ws://127.0.0.1:0")
+
+        class H:
+            pid = 0
+            returncode = None
+
+            async def kill(self) -> None: ...
+
+        return H()
+
+
+async def bench_transfers(db: Path, n: int) -> None:
+    settings = OrchestratorSettings(internal_rpc_secret="bench")
+    spawner = _ReadySpawner()
+    aled = AsyncLedger(Ledger(f"sqlite:///{db}"))
+    orch = Orchestrator(settings, aled, spawner)
+    spawner.orch = orch
+    tr = httpx.ASGITransport(app=create_control_app(orch), client=("127.0.0.1", 1))
+    pub = httpx.ASGITransport(app=create_public_app(orch), client=("127.0.0.1", 1))
+    lat: list[float] = []
+    async with httpx.AsyncClient(transport=tr, base_url="http://o",
+                                 headers={SECRET_HEADER: "bench"}) as c, \
+            httpx.AsyncClient(transport=pub, base_url="http://o") as p:
+        offer = (await p.post("/orch/bootstrap", json={"authKey": "bench-key"})).json()
+        j = (await c.post("/orch/redeem-join-ticket",
+                          json={"mapId": offer["mapId"], "token": offer["ticket"]})).json()
+        key, epoch, here = j["characterKey"], j["epoch"], offer["mapId"]
+        await orch.ensure_map("planet-1")
+        for _ in range(n):
+            there = "planet-1" if here == "planet-0" else "planet-0"
+            t = time.perf_counter()
+            r = (await c.post("/orch/request-transfer", json={
+                "characterKey": key, "fromMapId": here, "toMapId": there})).json()
+            await c.post("/orch/redeem-transfer-token",
+                         json={"mapId": there, "token": r["token"]})
+            await c.post("/orch/transfer-result", json={
+                "transferId": r["transferId"], "mapId": here, "phase": "released",
+                "epoch": epoch})
+            done = (await c.post("/orch/transfer-result", json={
+                "transferId": r["transferId"], "mapId": there, "phase": "completed"})).json()
+            lat.append(time.perf_counter() - t)
+            epoch, here = done["lease"]["epoch"], there
+    await aled.close()
+    print(f"transfer   4 RPCs + 4 commits p50 {pct(lat, .5) * 1e3:6.2f} ms  p99 "
+          f"{pct(lat, .99) * 1e3:6.2f} ms  (n={n}, target p99 < 100 ms)")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--events", type=int, default=2000)
+    ap.add_argument("--concurrency", type=int, default=64)
+    ap.add_argument("--tokens", type=int, default=20000)
+    ap.add_argument("--transfers", type=int, default=300)
+    ap.add_argument("--pg-url")
+    ap.add_argument("--no-pg", action="store_true")
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        bench_ledger("sqlite", f"sqlite:///{Path(tmp) / 'l.db'}", a.events, a.concurrency)
+        if a.pg_url:
+            bench_ledger("postgresql", a.pg_url, a.events, a.concurrency)
+        elif not a.no_pg:
+            from orch_support import (
+                PostgresUnavailableError,
+                create_database,
+                private_postgres,
+            )
+
+            try:
+                with private_postgres() as server:
+                    bench_ledger("postgresql", create_database(server, "bench"), a.events,
+                                 a.concurrency)
+            except PostgresUnavailableError as e:
+                print(f"postgresql skipped: {e}")
+        bench_tokens(a.tokens)
+        asyncio.run(bench_transfers(Path(tmp) / "t.db", a.transfers))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
