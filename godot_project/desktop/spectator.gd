@@ -5,12 +5,18 @@ extends Node3D
 ## and a HUD. A parallel scene to the VR one, not a branch inside it.
 ##
 ## Keys: Tab follows the next target, F returns to free flight (actions ps_follow_next,
-## ps_free_fly). The net layer sets [member connection], [member tick], [member soil] and
-## the targets; their names are the players shown on the HUD.
+## ps_free_fly). The terrain tool is on mouse and keyboard ([PSDesktopToolInput]:
+## left click applies, wheel or [ ] change the radius, M / 1 / 2 / 3 the mode). With
+## [code]--server URL[/code] a [PSNetSession] joins that server and the tool edits through
+## it; offline the tool only previews. The net layer sets [member connection],
+## [member tick], [member soil] and the targets; their names are the players on the HUD.
 ##
 ## With [code]--screenshot PATH[/code] (see [PSLaunchOptions]) it waits until the terrain
 ## around the camera is loaded, saves the view as a PNG, prints [code]SCREENSHOT PATH[/code]
 ## and quits (exit code 0, or 1 if the image could not be saved).
+
+## The terrain tool scene (shared with the VR rig).
+const TOOL_SCENE := preload("res://tool/terrain_tool.tscn")
 
 ## Camera height above the terrain at start, and its distance behind a followed target.
 @export_range(0.5, 200.0, 0.5, "suffix:m") var start_height := 7.0
@@ -28,6 +34,10 @@ var tick := -1
 var soil := "-"
 ## Nodes the camera can follow (players); filled by the net layer.
 var follow_targets: Array[Node3D] = []
+## The terrain tool (mouse and keyboard).
+var tool: PSTerrainTool
+## The game session when started with --server (null offline).
+var session: PSNetSession
 
 var _following: Node3D
 var _elapsed := 0.0
@@ -53,6 +63,9 @@ func _ready() -> void:
 	else:
 		_place_camera(source)
 		terrain.configure(source, camera)
+	_add_tool()
+	if not opts.server_url.is_empty():
+		_start_session(opts)
 	hud.show_message(startup_message)
 	_update_hud()
 	_level_sky()
@@ -92,11 +105,40 @@ func follow_next() -> void:
 	follow(follow_targets[(i + 1) % follow_targets.size()])
 
 
-## Camera mode for the HUD.
+## Camera mode ("free-fly" or "following NAME").
 func mode() -> String:
 	if _following != null:
 		return "following %s" % _following.name
 	return "free-fly"
+
+
+## The HUD's mode line: camera mode, then the tool's mode and radius.
+func hud_mode() -> String:
+	if tool == null:
+		return mode()
+	return "%s, tool %s r=%.2f m" % [mode(), tool.state.mode_name(), tool.state.radius_m]
+
+
+func _add_tool() -> void:
+	tool = TOOL_SCENE.instantiate() as PSTerrainTool
+	tool.name = "TerrainTool"
+	add_child(tool)
+	tool.origin = terrain.origin
+	var input := PSDesktopToolInput.new()
+	input.name = "ToolInput"
+	input.tool = tool
+	input.camera = camera
+	add_child(input)
+
+
+func _start_session(opts: PSLaunchOptions) -> void:
+	session = PSNetSession.new()
+	session.name = "NetSession"
+	add_child(session)
+	session.setup(terrain, camera)
+	session.hud_owner = self
+	session.attach_tool(tool)
+	session.start(opts.server_url, PSNetSession.read_auth_key(opts.auth_key_file), "spectator")
 
 
 func _unhandled_input(event: InputEvent) -> void:
@@ -141,7 +183,7 @@ func _update_hud() -> void:
 	for t in follow_targets:
 		names.append(str(t.name))
 	hud.show_status({
-		"connection": connection, "tick": tick, "players": names, "soil": soil, "mode": mode()
+		"connection": connection, "tick": tick, "players": names, "soil": soil, "mode": hud_mode()
 	})
 	hud.show_terrain(terrain.stats())
 

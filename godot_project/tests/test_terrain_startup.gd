@@ -2,6 +2,7 @@ extends PSTestCase
 ## Start-up choice (VR or spectator) and the command-line options.
 
 const Main := preload("res://main.gd")
+const SPECTATOR_SCENE := preload("res://desktop/spectator.tscn")
 
 
 func test_vr_only_when_openxr_initialised_and_the_scene_exists() -> void:
@@ -45,7 +46,7 @@ func test_options_reject_bad_values() -> void:
 
 
 func test_spectator_follows_targets() -> void:
-	var spec: PSSpectator = (load("res://desktop/spectator.tscn") as PackedScene).instantiate()
+	var spec: PSSpectator = SPECTATOR_SCENE.instantiate()
 	spec.set_process(false)
 	add_child(spec)
 	spec.terrain.set_process(false)
@@ -67,5 +68,22 @@ func test_spectator_follows_targets() -> void:
 	assert_eq(spec.mode(), "free-fly", "a target that leaves stops being followed")
 	assert_eq(spec.follow_targets.size(), 1)
 	a.queue_free()
+	spec.queue_free()
+	await get_tree().process_frame
+
+
+func test_spectator_has_the_terrain_tool_on_mouse_and_keyboard() -> void:
+	var spec: PSSpectator = SPECTATOR_SCENE.instantiate()
+	spec.set_process(false)
+	add_child(spec)
+	spec.terrain.set_process(false)
+	assert_true(spec.tool != null, "the spectator instances the terrain tool")
+	var input := spec.get_node_or_null(^"ToolInput") as PSDesktopToolInput
+	assert_true(input != null, "a PSDesktopToolInput drives it")
+	assert_true(input.tool == spec.tool and input.camera == spec.camera)
+	assert_true(spec.tool.origin == spec.terrain.origin, "the tool aims in world coordinates")
+	assert_eq(spec.session, null, "offline without --server")
+	spec.tool.state.set_mode(PSToolState.Mode.ELEVATE)
+	assert_eq(spec.hud_mode(), "free-fly, tool elevate r=1.50 m")
 	spec.queue_free()
 	await get_tree().process_frame

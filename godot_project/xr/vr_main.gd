@@ -61,7 +61,7 @@ func _ready() -> void:
 			terrain.configure(source, rig)
 	_connect_log()
 	if not opts.server_url.is_empty():
-		start_session(opts.server_url, _auth_key(opts))
+		start_session(opts.server_url, PSNetSession.read_auth_key(opts.auth_key_file))
 
 
 ## Join [param url] through a new [PSNetSession] ([param auth_key] "" = disposable).
@@ -142,15 +142,6 @@ func _local_pose(n: Node3D) -> Dictionary:
 func _hand_pose(hand: XRController3D) -> Variant:
 	return _local_pose(hand) if hand.get_has_tracking_data() else null
 
-
-static func _auth_key(opts: PSLaunchOptions) -> String:
-	if opts.auth_key_file.is_empty():
-		return ""
-	var f := FileAccess.open(opts.auth_key_file, FileAccess.READ)
-	if f == null:
-		push_warning("VR: cannot read --auth-key-file %s" % opts.auth_key_file)
-		return ""
-	return f.get_as_text().strip_edges()
 
 
 func _on_edit_resolved(
