@@ -135,7 +135,7 @@ func _start_session(opts: PSLaunchOptions) -> void:
 	session = PSNetSession.new()
 	session.name = "NetSession"
 	add_child(session)
-	session.setup(terrain, camera)
+	session.setup(terrain, camera, self)
 	session.hud_owner = self
 	session.attach_tool(tool)
 	session.start(opts.server_url, PSNetSession.read_auth_key(opts.auth_key_file), "spectator")

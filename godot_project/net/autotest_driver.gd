@@ -30,7 +30,6 @@ extends Node
 
 const SPECTATOR_SCENE := "res://desktop/spectator.tscn"
 const DEFAULT_TIMEOUT_S := 60.0
-const TOOL_SCENE := "res://tool/terrain_tool.tscn"
 
 var session: PSNetSession
 var spectator: Node
@@ -57,15 +56,23 @@ func _ready() -> void:
 	_output = str(doc.get("output", path + ".report.json"))
 	report["started"] = true
 	_write()
+	# the real spectator: with --server among the arguments it starts its own PSNetSession
+	# and attaches its desktop terrain tool to it; the driver uses both
 	spectator = (load(SPECTATOR_SCENE) as PackedScene).instantiate()
 	add_child(spectator)
 	terrain = spectator.get("terrain")
 	terrain.chunk_meshed.connect(_on_chunk_meshed)
-	session = PSNetSession.new()
-	session.name = "NetSession"
-	add_child(session)
-	session.setup(terrain, spectator.get("camera"), spectator)
-	session.hud_owner = spectator
+	session = spectator.get("session")
+	if session == null:
+		report["error"] = "no --server given: the spectator started no session"
+		_write()
+		get_tree().quit(2)
+		return
+	# the driver aims the tool itself: the mouse input must not re-aim it
+	var tool_input := spectator.get_node_or_null(^"ToolInput")
+	if tool_input != null:
+		tool_input.set_physics_process(false)
+		tool_input.set_process_unhandled_input(false)
 	session.status_changed.connect(func(t: String) -> void: _log("status: " + t))
 	session.edit_feedback.connect(_on_edit_feedback)
 	session.client.reconnect_scheduled.connect(
@@ -221,17 +228,13 @@ func _wait_ready(touched: Array[Vector3i], timeout: float) -> String:
 	return ""
 
 
-## The desktop terrain tool (res://tool/terrain_tool.tscn) at the camera, aimed at world
-## point [param target]; null if it has nothing to aim at in time (or is not installed).
+## The spectator's desktop terrain tool, aimed from the camera at world point
+## [param target]; null if it has nothing to aim at in time.
 func _aim_tool(target: Vector3, timeout: float) -> Node:
-	if not ResourceLoader.exists(TOOL_SCENE):
-		return null
 	if _tool == null:
-		_tool = (load(TOOL_SCENE) as PackedScene).instantiate()
-		add_child(_tool)
-		session.attach_tool(_tool)
-		var cans: PackedInt64Array = session.client.join_info.get("canisters", PackedInt64Array())
-		_tool.call(&"set_canisters", PackedInt32Array(Array(cans)))
+		_tool = spectator.get("tool")
+	if _tool == null:
+		return null
 	var camera: Node3D = spectator.get("camera")
 	var aim := func() -> bool:
 		var eye := camera.global_position
