@@ -55,6 +55,30 @@ static func apply(
 	return apply_raw(density, material, raw, error)
 
 
+## "" if the decompressed delta [param raw] is well formed (format, length, indices),
+## else the reason to reject it (the client then re-requests the chunk).
+static func validate_raw(raw: PackedByteArray) -> String:
+	if raw.is_empty():
+		return "empty delta"
+	var fmt: int = raw[0]
+	if fmt == FORMAT_FULL or fmt == FORMAT_DIFF:
+		if raw.size() != MAX_RAW_SIZE:
+			return "format %d delta has %d bytes, want %d" % [fmt, raw.size(), MAX_RAW_SIZE]
+		return ""
+	if fmt != FORMAT_SPARSE:
+		return "unknown delta format %d" % fmt
+	if raw.size() < 3:
+		return "sparse delta without a count"
+	var n := raw.decode_u16(1)
+	if raw.size() != 3 + 4 * n:
+		return "sparse delta of %d records has %d bytes" % [n, raw.size()]
+	for k in n:
+		var idx := raw.decode_u16(3 + 4 * k)
+		if idx >= VOLUME:
+			return "voxel index %d out of range" % idx
+	return ""
+
+
 ## [method apply] on an already decompressed delta.
 static func apply_raw(
 	density: PackedByteArray,
@@ -62,39 +86,22 @@ static func apply_raw(
 	raw: PackedByteArray,
 	error: Dictionary = {}
 ) -> Array:
-	if raw.is_empty():
-		error["reason"] = "empty delta"
+	var reason := validate_raw(raw)
+	if reason != "":
+		error["reason"] = reason
 		return []
 	var fmt: int = raw[0]
 	if fmt == FORMAT_FULL or fmt == FORMAT_DIFF:
-		if raw.size() != MAX_RAW_SIZE:
-			error["reason"] = (
-				"format %d delta has %d bytes, want %d" % [fmt, raw.size(), MAX_RAW_SIZE]
-			)
-			return []
 		var a := raw.slice(1, 1 + VOLUME)
 		var b := raw.slice(1 + VOLUME)
 		if fmt == FORMAT_FULL:
 			return [a, b]
 		return [_add_bytes(density, a), _xor_bytes(material, b)]
-	if fmt != FORMAT_SPARSE:
-		error["reason"] = "unknown delta format %d" % fmt
-		return []
-	if raw.size() < 3:
-		error["reason"] = "sparse delta without a count"
-		return []
-	var n := raw.decode_u16(1)
-	if raw.size() != 3 + 4 * n:
-		error["reason"] = "sparse delta of %d records has %d bytes" % [n, raw.size()]
-		return []
 	var d := density.duplicate()
 	var m := material.duplicate()
-	for k in n:
+	for k in raw.decode_u16(1):
 		var o := 3 + 4 * k
 		var idx := raw.decode_u16(o)
-		if idx >= VOLUME:
-			error["reason"] = "voxel index %d out of range" % idx
-			return []
 		d[idx] = raw[o + 2]
 		m[idx] = raw[o + 3]
 	return [d, m]

@@ -101,7 +101,7 @@ func density_at(idx: int) -> int:
 ## Replace all voxels (e.g. with a server payload applied to the generated ones); returns
 ## the indices that changed. Bumps [member revision] when something changed.
 func replace_voxels(densities: PackedByteArray, materials: PackedByteArray) -> PackedInt32Array:
-	var changed := PSChunkDelta.changed_voxels(density, material, densities, materials)
+	var changed: PackedInt32Array = PSDeltaCodec.diff(density, material, densities, materials)[0]
 	if changed.is_empty():
 		return changed
 	density = densities

@@ -7,7 +7,7 @@ extends RefCounted
 ## * A generated chunk is stored unless the server's state for it arrived first.
 ## * [method apply_server_entry] takes a chunk entry of CHUNK_STATE / TERRAIN_DELTA
 ##   (docs/protocol.md): version + the chunk's whole delta over generation
-##   ([PSChunkDelta]); the newest version wins; for a chunk not generated yet it waits.
+##   ([PSDeltaCodec]); the newest version wins; for a chunk not generated yet it waits.
 ## * [method set_chunk_state] replaces a chunk's voxels outright (marks it authoritative).
 ## * [method apply_delta] edits a chunk's voxels (local prediction, tools); for a chunk not
 ##   stored yet the edit is kept and applied, in order, when the chunk arrives.
@@ -54,12 +54,13 @@ func put_generated(coord: Vector3i, chunk: PSChunkData) -> Array[Vector3i]:
 	return neighbourhood(coord)
 
 
-## A server chunk entry for chunk [param coord]: [param version] (u32) and its raw delta
-## payload over generation ([PSChunkDelta]; empty = as generated). Older or equal versions
-## are ignored. Returns [ok, chunks to re-mesh]; ok is false for a malformed payload (the
-## caller re-requests the chunk). For a chunk not generated yet the newest entry waits.
+## A server chunk entry for chunk [param coord]: [param version] (u32) and its raw
+## delta payload over generation ([method PSDeltaCodec.apply_raw]; empty = as generated).
+## Older or equal versions are ignored. Returns [ok, chunks to re-mesh]; ok is false for a
+## malformed payload (the caller re-requests the chunk). For a chunk not generated yet the
+## newest entry waits.
 func apply_server_entry(coord: Vector3i, version: int, payload: PackedByteArray) -> Array:
-	var err := "" if payload.is_empty() else PSChunkDelta.validate(payload)
+	var err := "" if payload.is_empty() else PSDeltaCodec.validate_raw(payload)
 	if err != "":
 		push_warning("chunk %s: bad delta payload: %s" % [coord, err])
 		return [false, [] as Array[Vector3i]]
@@ -71,7 +72,9 @@ func apply_server_entry(coord: Vector3i, version: int, payload: PackedByteArray)
 		return [true, [] as Array[Vector3i]]
 	if version <= chunk.version and version != 0:
 		return [true, [] as Array[Vector3i]]
-	var arrays: Array = PSChunkDelta.apply(chunk.generated_density, chunk.generated_material, payload)
+	var arrays: Array = [chunk.generated_density, chunk.generated_material]
+	if not payload.is_empty():
+		arrays = PSDeltaCodec.apply_raw(chunk.generated_density, chunk.generated_material, payload)
 	chunk.version = version
 	chunk.authoritative = version != 0
 	entries[coord] = [version, payload]

@@ -249,7 +249,7 @@ func apply_chunk_state(
 
 ## A chunk entry from the server (CHUNK_STATE or TERRAIN_DELTA, docs/protocol.md):
 ## [param version] and the raw delta payload over generation (after
-## [method PSChunkDelta.decompress]; empty for GENERATED). Re-meshes only the chunks whose
+## [method PSDeltaCodec.decompress]; empty for GENERATED). Re-meshes only the chunks whose
 ## voxels or apron changed. Returns false for a malformed payload (re-request the chunk).
 func apply_server_entry(coord: Vector3i, version: int, payload: PackedByteArray) -> bool:
 	if _implicit.has(coord) and not payload.is_empty():

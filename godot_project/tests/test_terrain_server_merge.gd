@@ -103,7 +103,7 @@ func test_malformed_payloads_are_rejected() -> void:
 	for p: PackedByteArray in [
 		PackedByteArray([7]), PackedByteArray([0, 2, 0, 1]), PackedByteArray([1, 2, 3]), bad_index
 	]:
-		assert_ne(PSChunkDelta.validate(p), "", "rejects %s" % [p.slice(0, 8)])
+		assert_ne(PSDeltaCodec.validate_raw(p), "", "rejects %s" % [p.slice(0, 8)])
 		assert_false(store.apply_server_entry(C, 9, p)[0])
 	assert_eq(store.get_chunk(C).density, gen, "nothing applied")
 	assert_eq(store.get_chunk(C).version, 0)
@@ -112,5 +112,5 @@ func test_malformed_payloads_are_rejected() -> void:
 func test_zstd_frames_decompress() -> void:
 	var raw := _sparse([[1, 2, 3], [4, 5, 6]])
 	var frame := raw.compress(FileAccess.COMPRESSION_ZSTD)
-	assert_eq(PSChunkDelta.decompress(frame, raw.size()), raw)
-	assert_eq(PSChunkDelta.decompress(frame, 99999), PackedByteArray(), "size limit")
+	assert_eq(PSDeltaCodec.decompress(frame), raw)
+	assert_eq(PSDeltaCodec.decompress(raw), PackedByteArray(), "not a zstd frame")
