@@ -16,6 +16,8 @@ func _ready() -> void:
 	var path: String = choice[0]
 	var message: String = choice[1]
 	if opts != null and not opts.errors.is_empty():
+		for e in opts.errors:
+			push_warning("command line: " + e)
 		message = ("Command line: " + "; ".join(opts.errors) + ". " + message).strip_edges()
 	print("start-up: %s%s" % [path, (" (" + message + ")") if message != "" else ""])
 	if path == VR_SCENE:

@@ -38,9 +38,9 @@ var ignored := PackedStringArray()
 
 
 func _enter_tree() -> void:
+	# errors are reported by the game's start-up (main.gd), not here: tool scripts run
+	# with -s load this autoload too and have their own arguments and messages
 	parse(OS.get_cmdline_user_args())
-	for e in errors:
-		push_warning("command line: " + e)
 
 
 ## Parse [param args] (the user arguments after [code]--[/code]); returns true if all were valid.
