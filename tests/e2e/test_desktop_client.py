@@ -30,8 +30,9 @@ from typing import Any
 import numpy as np
 import pytest
 from godot_support import GODOT, HEADLESS, PROJECT_DIR, REPO_ROOT, Godot, import_project
+from server_process import ServerProcess
 
-from e2e.e2e_support import ServerProcess, wait_for_report
+from e2e.e2e_support import start_server, wait_for_report
 from server.client.client import GameClient
 from server.protocol import EditMode
 from server.world.types import RejectReason
@@ -74,7 +75,7 @@ async def test_godot_client_digs_and_sees_the_python_clients_dig(
     godot: Godot, tmp_path: Path
 ) -> None:
     import_project()
-    server = ServerProcess(tmp_path / "data", WORLD_SEED, PLANET)
+    server = start_server(tmp_path / "data", WORLD_SEED, PLANET)
     observer = await GameClient.connect(server.url, name="e2e-observer")
     godot_proc: subprocess.Popen[str] | None = None
     log_path = tmp_path / "godot.log"
@@ -304,7 +305,7 @@ async def test_godot_client_rejoins_after_a_server_restart(godot: Godot, tmp_pat
     voxels of its edit (which the Python observer also sees)."""
     import_project()
     data = tmp_path / "data"
-    server = ServerProcess(data, WORLD_SEED, PLANET)
+    server = start_server(data, WORLD_SEED, PLANET)
     port = server.port
     report_path = tmp_path / "report.json"
     actions = {"output": str(report_path), "actions": [
@@ -332,7 +333,7 @@ async def test_godot_client_rejoins_after_a_server_restart(godot: Godot, tmp_pat
                                     or bool(r.get("error")), proc, GODOT_TIMEOUT_S)
         assert "own_edit" in rep.get("phases", {}), rep.get("error")
         assert server.stop() == 0
-        restarted = ServerProcess(data, WORLD_SEED, PLANET, port=port)
+        restarted = start_server(data, WORLD_SEED, PLANET, port=port)
         rep = await wait_for_report(report_path, lambda r: bool(r.get("done"))
                                     or bool(r.get("error")), proc, GODOT_TIMEOUT_S)
         log_text = log_path.read_text(errors="replace")
