@@ -1,34 +1,22 @@
 """Fixtures for the persistence tests: fresh database URLs, memoized generation.
 
-``generate_chunk`` is pure; the memo below only saves time (the world copies the
-arrays before editing them).
+``generate_chunk`` is pure; the memo (tests/generation_memo.py) only saves time (the
+world copies the arrays before editing them).
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
-from functools import lru_cache
 from pathlib import Path
 
 import pytest
-
-import server.world.terrain as terrain_module
-from shared_gen import Chunk, generate_chunk
-
-
-@lru_cache(maxsize=4096)
-def _cached_chunk(seed: int, planet: int, coord: tuple[int, int, int]) -> Chunk:
-    ch = generate_chunk(seed, planet, coord)
-    ch.density.flags.writeable = False
-    ch.material.flags.writeable = False
-    return ch
+from generation_memo import memoized_generation
 
 
 @pytest.fixture(scope="module", autouse=True)
 def memo_generation() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(terrain_module, "generate_chunk", _cached_chunk)
+    with memoized_generation():
         yield
 
 

@@ -1,19 +1,17 @@
 """Fixtures for the world tests: a planet, worlds with a player standing at the spawn.
 
-``generate_chunk`` is pure, so a memo of it (installed here) only saves
+``generate_chunk`` is pure, so a memo of it (tests/generation_memo.py) only saves
 time: every World still copies the generated arrays before editing them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from functools import lru_cache
 
 import pytest
+from generation_memo import memoized_generation
 
-import server.world.terrain as terrain_module
 from server.world import PlayerState, World, WorldConfig
-from shared_gen import Chunk, generate_chunk
 
 SEED = 42
 PLANET = 0
@@ -22,18 +20,9 @@ Vec3 = tuple[float, float, float]
 MakeWorld = Callable[..., tuple[World, PlayerState]]
 
 
-@lru_cache(maxsize=4096)
-def _cached_chunk(seed: int, planet: int, coord: tuple[int, int, int]) -> Chunk:
-    ch = generate_chunk(seed, planet, coord)
-    ch.density.flags.writeable = False
-    ch.material.flags.writeable = False
-    return ch
-
-
 @pytest.fixture(scope="module", autouse=True)
 def memo_generation() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(terrain_module, "generate_chunk", _cached_chunk)
+    with memoized_generation():
         yield
 
 
