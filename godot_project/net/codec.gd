@@ -9,7 +9,8 @@ extends RefCounted
 ## vec3f      Vector3                  quat      Quaternion (x, y, z, w)
 ## pose       {position: Vector3, rotation: Quaternion}
 ## pose set   {body: pose, head: pose|null, left_hand: pose|null, right_hand: pose|null}
-## chunk      {coord, version, payload: PackedByteArray|null, uncompressed_size}
+## chunk      {coord, version, payload: PackedByteArray|null, uncompressed_size,
+##             [base_version]: only for encoding 2 INCREMENTAL_ZSTD, in TERRAIN_DELTA}
 ## [/codeblock]
 ## e.g. EDIT_RESULT = {opcode, seq, accepted: bool, reason, soil_delta, soil_total,
 ## chunk_versions: [[Vector3i, version], ...]}. [method encode] also takes JSON-shaped
@@ -110,7 +111,7 @@ static func _decode_body(op: int, r: PSFrameReader) -> Dictionary:
 			for i in n:
 				if not r.ok:
 					break
-				chunks.append(r.chunk())
+				chunks.append(r.chunk(true))
 			r.range_check(n, 1, P.MAX_CHUNKS_PER_MESSAGE, "chunks")
 			return {"tick": tick, "chunks": chunks}
 		OP.EDIT_REQUEST:
@@ -235,7 +236,10 @@ static func _encode_body(op: int, m: Dictionary, w: PSFrameWriter) -> void:
 			for c: Variant in coords:
 				w.coord(c, "coords")
 		OP.CHUNK_STATE:
-			w.chunk(m.get("chunk"), "chunk")
+			var cs: Variant = m.get("chunk")
+			if typeof(cs) == TYPE_DICTIONARY and (cs as Dictionary).get("base_version") != null:
+				w.fail("CHUNK_STATE carries encodings 0 and 1 only")
+			w.chunk(cs, "chunk")
 		OP.TERRAIN_DELTA:
 			w.uint(m.get("tick"), 32, "tick")
 			var chunks := w.items(m.get("chunks"), 1, P.MAX_CHUNKS_PER_MESSAGE, "chunks")

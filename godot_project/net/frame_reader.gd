@@ -166,14 +166,19 @@ func pose_set() -> Dictionary:
 	return out
 
 
-func chunk() -> Dictionary:
+## One chunk entry; [param incremental]: encoding 2 (INCREMENTAL_ZSTD, TERRAIN_DELTA only)
+## is allowed, and its entry gets a [code]"base_version"[/code] key.
+func chunk(incremental := false) -> Dictionary:
 	var c := coord()
 	var version := u32()
 	var enc := u8()
 	var out := {"coord": c, "version": version, "payload": null, "uncompressed_size": 0}
 	if not ok or enc == P.ChunkEncoding.GENERATED:
 		return out
-	if enc != P.ChunkEncoding.DELTA_ZSTD:
+	var base := -1
+	if enc == P.ChunkEncoding.INCREMENTAL_ZSTD and incremental:
+		base = u32()
+	elif enc != P.ChunkEncoding.DELTA_ZSTD:
 		fail(INVALID, "unknown chunk encoding %d" % enc)
 		return out
 	var size := u32()
@@ -184,6 +189,10 @@ func chunk() -> Dictionary:
 	range_check(size, 0, P.MAX_UNCOMPRESSED_BYTES, "uncompressed_size")
 	out["payload"] = payload
 	out["uncompressed_size"] = size
+	if base >= 0:
+		if ok and base >= version:
+			fail(INVALID, "base_version %d must be below version %d" % [base, version])
+		out["base_version"] = base
 	return out
 
 

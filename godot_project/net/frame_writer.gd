@@ -144,7 +144,15 @@ func chunk(v: Variant, field: String) -> void:
 	if size < 0 or size > P.MAX_UNCOMPRESSED_BYTES:
 		fail("%s uncompressed_size=%d out of range" % [field, size])
 		return
-	uint(P.ChunkEncoding.DELTA_ZSTD, 8, field)
+	var base: Variant = d.get("base_version")
+	if base == null:
+		uint(P.ChunkEncoding.DELTA_ZSTD, 8, field)
+	else:
+		if as_int(base) < 0 or as_int(base) >= as_int(d.get("version")):
+			fail("%s: base_version must be below version" % field)
+			return
+		uint(P.ChunkEncoding.INCREMENTAL_ZSTD, 8, field)
+		uint(base, 32, field + ".base_version")
 	uint(size, 32, field)
 	uint(bytes.size(), 32, field)
 	buf.append_array(bytes)

@@ -11,7 +11,10 @@ extends Node
 ##   voxels ([PSDeltaCodec]); the result goes through the predictor, which re-applies the
 ##   player's unconfirmed edits on top, into the terrain (only the changed voxels are
 ##   written, so only the touched meshes are rebuilt). A payload that does not apply is
-##   dropped and the chunk re-subscribed.
+##   dropped and the chunk re-subscribed. An incremental TERRAIN_DELTA entry (protocol v2,
+##   encoding 2: only the voxels changed since [code]base_version[/code]) is written over
+##   the chunk's authoritative voxels if this client holds exactly that version; otherwise
+##   the chunk is dropped and re-subscribed for a full CHUNK_STATE.
 ## * Edits: [method request_edit] sends EDIT_REQUEST and shows the edit at once; a rejected
 ##   edit is undone and [signal edit_feedback] carries the reason.
 ## * Player: the focus node's pose is sent as PLAYER_TRANSFORM (at most 20 Hz), or the pose
@@ -60,6 +63,8 @@ var last_result_ms := -1.0
 var last_delta_ms := -1.0
 ## Payloads rejected by the delta codec.
 var bad_payloads := 0
+## Chunks re-subscribed because an incremental entry's base version was not the one held.
+var base_mismatches := 0
 
 var _params: PSGenPlanet.FieldParams
 var _subscribed: Dictionary = {}
@@ -246,7 +251,10 @@ func _on_chunk_state(coord: Vector3i, version: int, payload: PackedByteArray, _s
 func _on_terrain_delta(_tick: int, chunks: Array) -> void:
 	for c: Dictionary in chunks:
 		var payload: PackedByteArray = c["payload"] if c["payload"] != null else PackedByteArray()
-		_apply_server_chunk(c["coord"], c["version"], payload)
+		if c.get("base_version") != null:
+			_apply_incremental(c["coord"], c["version"], int(c["base_version"]), payload)
+		else:
+			_apply_server_chunk(c["coord"], c["version"], payload)
 
 
 func _on_edit_resolved(
@@ -320,6 +328,62 @@ func _apply_server_chunk(coord: Vector3i, version: int, payload: PackedByteArray
 		chunk.authoritative = true  # keep it: regenerating it would lose the delta
 	chunk_synced.emit(coord, version)
 	_check_edit_timing()
+
+
+## Apply an INCREMENTAL_ZSTD entry (protocol v2): the sparse delta [param payload] of the
+## voxels changed between [param base] and [param version], written over the authoritative
+## voxels held at exactly [param base]. Any other version held (or none, or a bad payload):
+## drop the chunk and re-subscribe to get a full CHUNK_STATE.
+func _apply_incremental(
+	coord: Vector3i, version: int, base: int, payload: PackedByteArray
+) -> void:
+	var held := int(predictor.versions.get(coord, -1))
+	if held >= version:
+		return  # already current (a full state crossed the delta)
+	var current := _authoritative(coord) if held == base else []
+	var voxels: Array = []
+	var err := {}
+	if not current.is_empty():
+		var raw := PSDeltaCodec.decompress(payload, err)
+		if not raw.is_empty() and raw[0] != PSDeltaCodec.FORMAT_SPARSE:
+			err["reason"] = "incremental delta is not sparse"
+		elif not raw.is_empty():
+			voxels = PSDeltaCodec.apply_raw(current[0], current[1], raw, err)
+	if voxels.is_empty():
+		if current.is_empty():
+			base_mismatches += 1
+		else:
+			bad_payloads += 1
+			push_warning(
+				"chunk %s v%d: bad incremental payload (%s)" % [coord, version, err.get("reason", "")]
+			)
+		_resubscribe(coord)
+		return
+	_server_modified[coord] = true
+	predictor.apply_authoritative(coord, version, voxels[0], voxels[1])
+	var chunk := terrain.store.get_chunk(coord)
+	if chunk != null:
+		chunk.authoritative = true
+	chunk_synced.emit(coord, version)
+	_check_edit_timing()
+
+
+## The server's voxels [density, material] of the version held (without the player's
+## unconfirmed edits), or [] when the chunk is not held.
+func _authoritative(coord: Vector3i) -> Array:
+	if predictor.is_predicted(coord):
+		return predictor.authoritative_voxels(coord)
+	var chunk := terrain.store.get_chunk(coord)
+	if chunk == null:
+		return []
+	return [chunk.density, chunk.material]
+
+
+## Forget what is held of [param coord] and ask the server for its full state again.
+func _resubscribe(coord: Vector3i) -> void:
+	predictor.versions.erase(coord)
+	client.unsubscribe([coord])
+	client.subscribe([coord])
 
 
 ## Full server state of a chunk the store does not hold yet.

@@ -10,7 +10,8 @@ extends RefCounted
 ## [code]coord[/code] = 3 x i32; [code]vec3d[/code] = 3 x f64; [code]vec3f[/code] = 3 x f32;
 ## [code]quat[/code] = 4 x f32 (x, y, z, w); [code]pose[/code] = vec3f + quat.
 ##
-## Changelog: 1 (2026-11-24) first version.
+## Changelog: 1 (2026-11-24) first version; 2 (2026-11-24) TERRAIN_DELTA chunk entries may
+## use encoding 2 INCREMENTAL_ZSTD (u32 base_version before the payload fields).
 
 ## First byte of every frame. C->S client to server, S->C server to client.
 enum Opcode {
@@ -24,6 +25,7 @@ enum Opcode {
 	CHUNK_SUBSCRIBE = 5,  ## C->S  u16 n (1..1024), n x coord
 	CHUNK_UNSUBSCRIBE = 6,  ## C->S  u16 n (1..1024), n x coord
 	## S->C  chunk entry: coord, u32 version, u8 encoding, [u32 size, u32 n, n bytes zstd]
+	## (encoding 2, TERRAIN_DELTA only: u32 base_version before size)
 	CHUNK_STATE = 7,
 	TERRAIN_DELTA = 8,  ## S->C  u32 tick, u16 n (1..1024), n x chunk entry
 	EDIT_REQUEST = 9,  ## C->S  u32 seq, u8 mode, vec3d centre, f32 radius
@@ -82,7 +84,9 @@ enum RejectReason {
 enum EditMode { EXCAVATE = 0, ELEVATE = 1, FLATTEN = 2 }
 
 ## How a chunk entry carries its voxels (u8).
-enum ChunkEncoding { GENERATED = 0, DELTA_ZSTD = 1 }
+## INCREMENTAL_ZSTD (protocol version 2, TERRAIN_DELTA only): the voxels changed since
+## base_version, as a sparse delta; apply only on top of exactly that version.
+enum ChunkEncoding { GENERATED = 0, DELTA_ZSTD = 1, INCREMENTAL_ZSTD = 2 }
 
 ## Why a player left a client's view (u8).
 enum LeaveReason { DISCONNECTED = 0, OUT_OF_AREA = 1 }
@@ -91,7 +95,7 @@ enum LeaveReason { DISCONNECTED = 0, OUT_OF_AREA = 1 }
 enum SessionState { AWAIT_HELLO, AWAIT_JOIN, JOINED, CLOSED }
 
 ## Newest protocol version this client speaks.
-const PROTOCOL_VERSION := 1
+const PROTOCOL_VERSION := 2
 ## Oldest protocol version this client accepts.
 const MIN_PROTOCOL_VERSION := 1
 

@@ -144,7 +144,7 @@ func test_malformed_frame_is_answered_with_its_code_and_no_crash() -> void:
 func test_unsupported_welcome_version_says_goodbye_4003_and_does_not_retry() -> void:
 	_client.connect_to_server("ws://test.invalid:1")
 	var w := PSCodec.decode(_frame("welcome")) as Dictionary
-	w["version"] = 2
+	w["version"] = P.PROTOCOL_VERSION + 1
 	assert_false(_client.receive_frame(PSCodec.encode(w)))
 	assert_eq(int(_last_sent().get("code", -1)), P.ErrorCode.UNSUPPORTED_VERSION)
 	assert_eq(_event("reconnect"), [], "no reconnect after a version mismatch")

@@ -159,6 +159,65 @@ func test_a_corrupt_payload_is_dropped_and_the_chunk_subscribed_again() -> void:
 	assert_true(_session.client.is_joined(), "a bad payload does not end the session")
 
 
+func _incremental_delta(version: int, base: int) -> PackedByteArray:
+	var inc: Dictionary = _doc["incremental"]
+	var entry := {
+		"coord": _coord,
+		"version": version,
+		"payload": (inc["payload"] as String).hex_decode(),
+		"uncompressed_size": int(inc["uncompressed_size"]),
+		"base_version": base,
+	}
+	return PSCodec.encode({"opcode": P.Opcode.TERRAIN_DELTA, "tick": 12, "chunks": [entry]})
+
+
+func _base_state(version: int) -> PackedByteArray:
+	var inc: Dictionary = _doc["incremental"]
+	var chunk := {
+		"coord": _coord,
+		"version": version,
+		"payload": (inc["base_payload"] as String).hex_decode(),
+		"uncompressed_size": 0,
+	}
+	return PSCodec.encode({"opcode": P.Opcode.CHUNK_STATE, "chunk": chunk})
+
+
+func test_incremental_delta_on_the_held_base_version_gives_the_servers_voxels() -> void:
+	if not assert_true(_doc.has("incremental"), "%s without incremental" % FIXTURE):
+		return
+	_join()
+	assert_true(_session.client.receive_frame(_base_state(2)))
+	assert_eq(_voxel_sha(), _doc["incremental"]["base_sha256"], "base state v2")
+	_sent.clear()
+	assert_true(_session.client.receive_frame(_incremental_delta(5, 2)))
+	assert_eq(_voxel_sha(), _doc["incremental"]["sha256"], "v5 from the v2 base")
+	assert_eq(_session.chunk_version(_coord), 5)
+	assert_eq(_session.base_mismatches, 0)
+	assert_eq(_sent.size(), 0, "nothing re-requested")
+
+
+func test_incremental_delta_on_another_version_resubscribes() -> void:
+	if not assert_true(_doc.has("incremental"), "%s without incremental" % FIXTURE):
+		return
+	_join()
+	_session.client.receive_frame(_base_state(3))
+	var before := _voxel_sha()
+	_sent.clear()
+	assert_true(_session.client.receive_frame(_incremental_delta(5, 2)))  # holds v3, not v2
+	assert_eq(_session.base_mismatches, 1)
+	assert_eq(_voxel_sha(), before, "voxels unchanged")
+	assert_eq(_session.chunk_version(_coord), -1, "the copy is dropped")
+	var ops: Array = []
+	for m in _sent:
+		ops.append(int(m["opcode"]))
+	assert_eq(ops, [P.Opcode.CHUNK_UNSUBSCRIBE, P.Opcode.CHUNK_SUBSCRIBE])
+	# the full state that answers the resubscription is applied
+	assert_true(_session.client.receive_frame(_state(5, "server_choice")))
+	assert_eq(_voxel_sha(), _doc["incremental"]["sha256"], "full state v5")
+	assert_eq(_session.chunk_version(_coord), 5)
+	assert_true(_session.client.is_joined())
+
+
 func test_disconnect_undoes_predictions_and_forgets_versions() -> void:
 	if not assert_false(_doc.is_empty(), "%s missing" % FIXTURE):
 		return

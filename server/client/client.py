@@ -61,6 +61,7 @@ from server.protocol import (
     Welcome,
 )
 from server.protocol.messages import U32
+from server.protocol.opcodes import PROTOCOL_VERSION
 
 I8 = npt.NDArray[np.int8]
 U8 = npt.NDArray[np.uint8]
@@ -77,11 +78,13 @@ class ClientError(RuntimeError):
 
 @dataclass(slots=True)
 class LocalChunk:
-    """What the client knows of a chunk: its version and the delta payload (None when the
-    generated voxels are current)."""
+    """What the client knows of a chunk: its version, the delta payload (None when the
+    generated voxels are current) and the sparse records of the incremental entries
+    received since (protocol v2; None when there were none), written over payload."""
 
     version: int
     payload: bytes | None
+    patch: npt.NDArray[np.void] | None = None
 
 
 DeltaListener = Callable[[Coord, int, float], None]
@@ -135,6 +138,11 @@ class GameClient:
         #: bytes received per opcode value (first frame byte)
         self.bytes_by_opcode: dict[int, int] = {}
         self.chunk_states = 0
+        #: chunks dropped and subscribed again after an incremental entry whose base
+        #: version was not the one held (protocol v2)
+        self.resubscribes = 0
+        #: TERRAIN_DELTA entries received per chunk encoding value (1 whole, 2 incremental)
+        self.delta_entries_by_encoding: dict[int, int] = {}
         self.deltas = 0
         self.player_frames = 0
         self.delta_listeners: list[DeltaListener] = []
@@ -150,15 +158,18 @@ class GameClient:
 
     @classmethod
     async def connect(cls, url: str, *, name: str = "python-client", open_timeout: float = 5.0,
-                      max_frame_bytes: int = 1 << 24, hello: bool = True) -> GameClient:
-        """Open the WebSocket and (unless ``hello=False``) send HELLO.
+                      max_frame_bytes: int = 1 << 24, hello: bool = True,
+                      max_version: int = PROTOCOL_VERSION) -> GameClient:
+        """Open the WebSocket and (unless ``hello=False``) send HELLO offering protocol
+        versions ``MIN_PROTOCOL_VERSION..max_version`` (1 = no incremental deltas).
 
         Raises:
             OSError, TimeoutError, websockets.exceptions.InvalidHandshake: cannot connect.
         """
         ws = await connect(url, open_timeout=open_timeout, max_size=max_frame_bytes,
                            compression=None, ping_interval=None, close_timeout=2)
-        self = cls(ws, ClientConnection(max_frame_bytes=max_frame_bytes))
+        self = cls(ws, ClientConnection(max_frame_bytes=max_frame_bytes,
+                                           max_version=max_version))
         self._reader = asyncio.create_task(self._read_loop(), name=f"client-reader-{name}")
         if hello:
             self.conn.hello(name)
@@ -331,8 +342,14 @@ class GameClient:
         lc = self.chunks[coord]
         d, m = generated_voxels(self.joined.world_seed, self.joined.planet_index, coord)
         if lc.payload is None:
-            return d.copy(), m.copy()
-        return apply_delta_payload(d, m, lc.payload)
+            d, m = d.copy(), m.copy()
+        else:
+            d, m = apply_delta_payload(d, m, lc.payload)
+        if lc.patch is not None:
+            idx = lc.patch["index"].astype(np.int64)
+            d.reshape(-1)[idx] = lc.patch["density"]
+            m.reshape(-1)[idx] = lc.patch["material"]
+        return d, m
 
     # ---- receiving ------------------------------------------------------------------------
 
@@ -373,6 +390,9 @@ class GameClient:
             if isinstance(ev, TerrainDelta):
                 self.deltas += 1
                 for c in ev.chunks:
+                    enc = int(c.encoding)
+                    self.delta_entries_by_encoding[enc] = (
+                        self.delta_entries_by_encoding.get(enc, 0) + 1)
                     self._store(c)
                     for fn in self.delta_listeners:
                         fn(c.coord, c.version, now)
@@ -405,5 +425,28 @@ class GameClient:
 
     def _store(self, c: ChunkData) -> None:
         old = self.chunks.get(c.coord)
-        if old is None or c.version >= old.version:
+        if c.base_version is not None:
+            self._apply_incremental(c, old)
+        elif old is None or c.version >= old.version:
             self.chunks[c.coord] = LocalChunk(c.version, c.payload)
+
+    def _apply_incremental(self, c: ChunkData, old: LocalChunk | None) -> None:
+        """Protocol v2 INCREMENTAL_ZSTD entry: write its voxels over the copy held at exactly
+        ``base_version``; otherwise drop the copy and resubscribe (UNSUBSCRIBE + SUBSCRIBE)
+        for a full CHUNK_STATE."""
+        from server.world.delta import DeltaError, merge_records, sparse_records
+
+        assert c.payload is not None
+        if old is not None and old.version == c.base_version:
+            try:
+                rec = sparse_records(c.payload)
+            except DeltaError:
+                rec = None
+            if rec is not None:
+                patch = rec.copy() if old.patch is None else merge_records(old.patch, rec)
+                self.chunks[c.coord] = LocalChunk(c.version, old.payload, patch)
+                return
+        self.resubscribes += 1
+        self.chunks.pop(c.coord, None)
+        self.conn.send(ChunkUnsubscribe((c.coord,)))
+        self.conn.send(ChunkSubscribe((c.coord,)))

@@ -322,6 +322,7 @@ class GameServer:
             v.subscribed.discard(c)
             v.pending.discard(c)
             v.held.discard(c)
+            v.versions.pop(c, None)
 
     def _on_edit(self, s: Session, msg: EditRequest) -> None:
         assert s.player_id is not None
@@ -360,6 +361,7 @@ class GameServer:
             s.view.subscribed.discard(c)
             s.view.pending.discard(c)
             s.view.held.discard(c)
+            s.view.versions.pop(c, None)
 
     # ---- tick -----------------------------------------------------------------------------
 
@@ -397,7 +399,7 @@ class GameServer:
         t1 = time.perf_counter()
         tick = self.world.tick & U32
         joined = [s for s in self.sessions.values() if s.joined]
-        changed = self.world.drain_changed()
+        changed = self.world.drain_changes()
         if changed:
             self.broadcast.push_deltas(joined, changed, tick)
         t2 = time.perf_counter()
@@ -426,7 +428,7 @@ class GameServer:
         self._push_scheduled = False
         if not self._running:
             return
-        changed = self.world.drain_changed()
+        changed = self.world.drain_changes()
         if not changed:
             return
         joined = [s for s in self.sessions.values() if s.joined]

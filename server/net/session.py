@@ -40,12 +40,15 @@ class ViewState:
         subscribed: chunks the client asked for (and may keep).
         held: subscribed chunks whose state was sent; their deltas are pushed.
         pending: subscribed chunks whose state is still to be sent (nearest first).
+        versions: held chunk -> the version last sent to this client (the base an
+            incremental delta must start from).
         visible_players: player ids whose poses this client currently receives.
     """
 
     subscribed: set[Coord] = field(default_factory=set)
     held: set[Coord] = field(default_factory=set)
     pending: set[Coord] = field(default_factory=set)
+    versions: dict[Coord, int] = field(default_factory=dict)
     visible_players: set[int] = field(default_factory=set)
 
 

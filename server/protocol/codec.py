@@ -10,6 +10,8 @@ little-endian. The layouts below are the contract with the Godot client (docs/pr
                then one pose per set flag in the order head, left, right
     chunk      coord, u32 version, u8 encoding;
                encoding 1 (DELTA_ZSTD): u32 uncompressed_size, u32 n, n bytes zstd
+               encoding 2 (INCREMENTAL_ZSTD, v2, TERRAIN_DELTA only): u32 base_version,
+                   u32 uncompressed_size, u32 n, n bytes zstd (sparse delta, format 0)
 
 :func:`decode` raises only :class:`~.errors.RemoteProtocolError` subclasses, whatever bytes
 it is given; :func:`encode` cannot fail on a constructed message (messages validate
@@ -66,6 +68,7 @@ COUNT16: Final = struct.Struct("<H")
 U32: Final = struct.Struct("<I")
 CHUNK_HEAD: Final = struct.Struct("<iiiIB")  # coord, version, encoding
 CHUNK_PAYLOAD: Final = struct.Struct("<II")  # uncompressed_size, compressed n
+CHUNK_BASE: Final = U32  # base_version of an INCREMENTAL_ZSTD entry
 TICK_COUNT: Final = struct.Struct("<IH")  # tick, n
 EDIT_REQUEST: Final = struct.Struct("<IB3df")  # seq, mode, centre, radius
 EDIT_RESULT: Final = struct.Struct("<IBBiIH")  # seq, accepted, reason, soil_delta, total, n
@@ -145,6 +148,8 @@ def _chunk(c: ChunkData) -> bytes:
     head = CHUNK_HEAD.pack(*c.coord, c.version, c.encoding)
     if c.payload is None:
         return head
+    if c.base_version is not None:
+        head += CHUNK_BASE.pack(c.base_version)
     return head + CHUNK_PAYLOAD.pack(c.uncompressed_size, len(c.payload)) + c.payload
 
 
@@ -164,16 +169,26 @@ def _read_pose_set(r: Reader) -> PoseSet:
     return PoseSet(body, head, left, right)
 
 
-def _read_chunk(r: Reader) -> ChunkData:
+def _read_chunk(r: Reader, incremental: bool = False) -> ChunkData:
+    """One chunk entry; ``incremental``: encoding 2 is allowed (TERRAIN_DELTA)."""
     cx, cy, cz, version, enc = r.unpack(CHUNK_HEAD)
     coord = (cx, cy, cz)
     if enc == ChunkEncoding.GENERATED:
         return ChunkData(coord, version)  # type: ignore[arg-type]
-    if enc != ChunkEncoding.DELTA_ZSTD:
+    base: int | None = None
+    if enc == ChunkEncoding.INCREMENTAL_ZSTD and incremental:
+        (b,) = r.unpack(CHUNK_BASE)
+        assert isinstance(b, int)
+        base = b
+    elif enc != ChunkEncoding.DELTA_ZSTD:
         raise InvalidValueError(f"unknown chunk encoding {enc}")
     size, n = r.unpack(CHUNK_PAYLOAD)
     assert isinstance(n, int)
-    return ChunkData(coord, version, r.raw(n), size)  # type: ignore[arg-type]
+    return ChunkData(coord, version, r.raw(n), size, base)  # type: ignore[arg-type]
+
+
+def _read_delta_chunk(r: Reader) -> ChunkData:
+    return _read_chunk(r, incremental=True)
 
 
 def _read_coords(r: Reader) -> tuple[Coord, ...]:
@@ -280,7 +295,7 @@ def _dec_chunk_state(r: Reader) -> Message:
 
 def _dec_terrain_delta(r: Reader) -> Message:
     tick, n = r.unpack(TICK_COUNT)
-    return TerrainDelta(tick, _many(r, n, _read_chunk))  # type: ignore[arg-type]
+    return TerrainDelta(tick, _many(r, n, _read_delta_chunk))  # type: ignore[arg-type]
 
 
 def _dec_edit_request(r: Reader) -> Message:

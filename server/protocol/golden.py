@@ -50,6 +50,10 @@ DEFAULT_PATH: Final = (Path(__file__).resolve().parents[2] / "tests" / "server"
 #: zstd frame (level 3, content size 7) of a sparse delta (docs/terrain.md) with one record:
 #: ``u8 0, u16 1, u16 index 5, i8 density 127, u8 material 2``.
 EXAMPLE_PAYLOAD: Final = bytes.fromhex("28b52ffd200739000000010005007f02")
+#: zstd frame (level 3, content size 11) of a sparse delta with two records:
+#: ``u8 0, u16 2, (u16 5, i8 -128, u8 0), (u16 6, i8 -3, u8 1)`` (protocol v2 incremental).
+EXAMPLE_INCREMENTAL: Final = bytes.fromhex(
+    "28b52ffd200b590000000200050080000600fd01")
 
 _BODY = Pose((967.25, 1.5, -117.5), (0.5, 0.5, 0.5, 0.5))  # f32-exact values
 _HEAD = Pose((0.0, 1.625, 0.0), (0.0, 0.0, 0.0, 1.0))
@@ -72,6 +76,9 @@ def examples() -> list[tuple[str, Message]]:
         ("chunk_state_delta", ChunkState(ChunkData((60, 0, -8), 2, EXAMPLE_PAYLOAD, 7))),
         ("terrain_delta", TerrainDelta(1235, (ChunkData((60, 0, -8), 3, EXAMPLE_PAYLOAD, 7),
                                               ChunkData((60, -1, -8), 4)))),
+        ("terrain_delta_incremental", TerrainDelta(1236, (
+            ChunkData((60, 0, -8), 5, EXAMPLE_INCREMENTAL, 11, base_version=3),
+            ChunkData((60, -1, -8), 5, EXAMPLE_PAYLOAD, 7)))),
         ("edit_request", EditRequest(42, EditMode.EXCAVATE, (966.5, -0.25, -117.0), 1.5)),
         ("edit_result_accepted", EditResult(42, True, 0, 1243, 1243,
                                             (((60, -1, -8), 1), ((60, 0, -8), 1)))),
@@ -95,7 +102,9 @@ def to_json_value(v: Any) -> Any:
     if isinstance(v, bytes):
         return v.hex()
     if dataclasses.is_dataclass(v) and not isinstance(v, type):
-        return {f.name: to_json_value(getattr(v, f.name)) for f in dataclasses.fields(v)}
+        # an absent optional base_version (encodings 0 and 1) is left out of the JSON
+        return {f.name: to_json_value(getattr(v, f.name)) for f in dataclasses.fields(v)
+                if not (f.name == "base_version" and getattr(v, f.name) is None)}
     if isinstance(v, (tuple, list)):
         return [to_json_value(x) for x in v]
     return v

@@ -54,6 +54,9 @@ class ChunkEncoding(IntEnum):
 
     GENERATED = 0  #: no payload: the client's generated voxels are current
     DELTA_ZSTD = 1  #: zstd-compressed delta payload (layout in docs/terrain.md)
+    #: protocol v2, TERRAIN_DELTA only: zstd-compressed sparse delta (format 0) of the voxels
+    #: changed since ``base_version``; apply only on top of exactly that version
+    INCREMENTAL_ZSTD = 2
 
 
 class LeaveReason(IntEnum):
@@ -243,13 +246,16 @@ class ChunkData:
 
     ``payload`` is None for :attr:`ChunkEncoding.GENERATED` (the client's generated voxels are
     current, always the case for version 0); otherwise the zstd-compressed delta of
-    ``uncompressed_size`` bytes (layout in docs/terrain.md).
+    ``uncompressed_size`` bytes (layout in docs/terrain.md). With ``base_version`` set
+    (protocol v2, :attr:`ChunkEncoding.INCREMENTAL_ZSTD`) the payload is a sparse delta
+    (format 0) of only the voxels that changed between ``base_version`` and ``version``.
     """
 
     coord: Coord
     version: int
     payload: bytes | None = None
     uncompressed_size: int = 0
+    base_version: int | None = None
 
     def __post_init__(self) -> None:
         check_coord("coord", self.coord)
@@ -261,11 +267,23 @@ class ChunkData:
             if not isinstance(self.payload, bytes) or len(self.payload) > MAX_PAYLOAD_BYTES:
                 raise ValueError(f"payload must be bytes of at most {MAX_PAYLOAD_BYTES}")
             check_int("uncompressed_size", self.uncompressed_size, 0, MAX_UNCOMPRESSED_BYTES)
+        if self.base_version is not None:
+            if self.payload is None:
+                raise ValueError("an incremental entry needs a payload")
+            check_int("base_version", self.base_version, 0, U32)
+            if self.base_version >= self.version:
+                raise ValueError(f"base_version {self.base_version} must be below version "
+                                 f"{self.version}")
 
     @property
     def encoding(self) -> ChunkEncoding:
-        """GENERATED without a payload, DELTA_ZSTD with one."""
-        return ChunkEncoding.GENERATED if self.payload is None else ChunkEncoding.DELTA_ZSTD
+        """GENERATED without a payload, DELTA_ZSTD with one, INCREMENTAL_ZSTD with a
+        base version."""
+        if self.payload is None:
+            return ChunkEncoding.GENERATED
+        if self.base_version is not None:
+            return ChunkEncoding.INCREMENTAL_ZSTD
+        return ChunkEncoding.DELTA_ZSTD
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +292,10 @@ class ChunkState(Message):
 
     OPCODE: ClassVar[Opcode] = Opcode.CHUNK_STATE
     chunk: ChunkData
+
+    def __post_init__(self) -> None:
+        if self.chunk.base_version is not None:
+            raise ValueError("CHUNK_STATE carries encodings 0 and 1 only")
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,8 @@ The GDScript client mirrors :class:`Opcode` name-for-name and ordinal-for-ordina
 
 Changelog:
     1 (2026-11-24): first version.
+    2 (2026-11-24): chunk entry encoding 2 INCREMENTAL_ZSTD in TERRAIN_DELTA (the voxels
+        changed since a base version the client holds).
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ from enum import IntEnum
 from typing import Final
 
 #: Version this implementation speaks (the newest it knows).
-PROTOCOL_VERSION: Final = 1
+PROTOCOL_VERSION: Final = 2
 #: Oldest version this implementation still accepts.
 MIN_PROTOCOL_VERSION: Final = 1
 
 #: ``version -> summary`` of what changed; keep in step with docs/protocol.md.
 CHANGELOG: Final[dict[int, str]] = {
     1: "first version: handshake, join, chunk streaming, terrain edits, transforms, ping",
+    2: "TERRAIN_DELTA chunk entries may use encoding 2 INCREMENTAL_ZSTD (changes since a base "
+       "version)",
 }
 
 

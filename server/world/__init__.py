@@ -15,6 +15,7 @@ formulas), ``delta`` (payload codec), ``terrain`` (chunk cache, versions, undo l
 
 from .delta import DeltaError, apply_delta_payload, encode_delta
 from .soil import fill, soil_units
+from .terrain import ChunkChange
 from .types import (
     M3_PER_UNIT,
     UNITS_PER_VOXEL,
@@ -32,6 +33,7 @@ __all__ = [
     "UNITS_PER_VOXEL",
     "CanisterResult",
     "CharacterInUseError",
+    "ChunkChange",
     "DeltaError",
     "EditMode",
     "EditResult",

@@ -164,6 +164,33 @@ def apply_delta_payload(density: I8, material: U8, payload: bytes) -> tuple[I8, 
     return d, m
 
 
+def sparse_records(payload: bytes) -> npt.NDArray[np.void]:
+    """The records (:data:`SPARSE_RECORD`) of a format-0 payload, e.g. a protocol v2
+    incremental chunk entry.
+
+    Raises:
+        DeltaError: corrupt frame, not format 0, bad length or index out of range.
+    """
+    raw = decompress(payload)
+    if len(raw) < 3 or raw[0] != FORMAT_SPARSE:
+        raise DeltaError("not a sparse (format 0) delta")
+    (n,) = struct.unpack_from("<H", raw, 1)
+    if len(raw) != 3 + 4 * n:
+        raise DeltaError(f"sparse delta of {n} records has {len(raw)} bytes")
+    rec = np.frombuffer(raw, SPARSE_RECORD, n, 3)
+    if n and int(rec["index"].max()) >= CHUNK_VOLUME:
+        raise DeltaError("voxel index out of range")
+    return rec
+
+
+def merge_records(older: npt.NDArray[np.void], newer: npt.NDArray[np.void]
+                  ) -> npt.NDArray[np.void]:
+    """Sparse records of ``older`` then ``newer`` applied in turn, one per index (ascending)."""
+    both = np.concatenate([newer, older])  # newest first: np.unique keeps the first hit
+    _, first = np.unique(both["index"], return_index=True)
+    return both[first]
+
+
 def payload_format(payload: bytes) -> int:
     """The format byte of a payload (0 sparse, 1 full, 2 diff)."""
     return decompress(payload)[0]

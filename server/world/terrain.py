@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -49,6 +50,22 @@ class UndoRecord:
     index: U16
     old_density: I8
     old_material: U8
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkChange:
+    """How a chunk changed since the previous drain (:meth:`Terrain.drain_changes`).
+
+    Attributes:
+        version: its newest version. base_version: its version before the first change
+            since the previous drain (what clients that got the last push hold).
+        index: ascending unique flat voxel indices ``(x * 32 + y) * 32 + z`` written since
+            ``base_version`` (some may hold their old value again).
+    """
+
+    version: int
+    base_version: int
+    index: U16
 
 
 @dataclass(slots=True)
@@ -111,6 +128,8 @@ class Terrain:
         self._payloads: dict[ChunkCoord, tuple[int, bytes]] = {}
         self._dirty: set[ChunkCoord] = set()
         self._changed: dict[ChunkCoord, int] = {}
+        self._changed_base: dict[ChunkCoord, int] = {}
+        self._changed_idx: dict[ChunkCoord, list[npt.NDArray[np.intp]]] = {}
 
     # ---- lookup ------------------------------------------------------------------
     def in_grid(self, coord: ChunkCoord) -> bool:
@@ -210,10 +229,12 @@ class Terrain:
                                           flat_d[idx].copy(), flat_m[idx].copy()))
             st.density[chk] = nd
             st.material[chk] = nm
-            out[coord] = self._bump(st)
+            out[coord] = self._bump(st, idx)
         return out
 
-    def _bump(self, st: ChunkState) -> int:
+    def _bump(self, st: ChunkState, idx: npt.NDArray[np.integer[Any]]) -> int:
+        self._changed_base.setdefault(st.coord, st.version)
+        self._changed_idx.setdefault(st.coord, []).append(idx.astype(np.intp))
         st.version += 1
         self._versions[st.coord] = st.version
         self._dirty.add(st.coord)
@@ -246,7 +267,7 @@ class Terrain:
             idx = rec.index.astype(np.int64)
             st.density.reshape(-1)[idx] = rec.old_density
             st.material.reshape(-1)[idx] = rec.old_material
-            out[coord] = self._bump(st)
+            out[coord] = self._bump(st, idx)
         return out
 
     # ---- deltas, broadcast, flush ------------------------------------------------
@@ -271,6 +292,20 @@ class Terrain:
     def drain_changed(self) -> dict[ChunkCoord, int]:
         """Chunks changed since the previous call -> their newest version."""
         out, self._changed = self._changed, {}
+        self._changed_base.clear()
+        self._changed_idx.clear()
+        return out
+
+    def drain_changes(self) -> dict[ChunkCoord, ChunkChange]:
+        """Like :meth:`drain_changed`, with each chunk's base version and changed voxels."""
+        bases, idxs = self._changed_base, self._changed_idx
+        self._changed_base, self._changed_idx = {}, {}
+        out: dict[ChunkCoord, ChunkChange] = {}
+        for coord, version in self.drain_changed().items():
+            parts = idxs.get(coord, [])
+            index = (np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.intp))
+            out[coord] = ChunkChange(version, bases.get(coord, version),
+                                     index.astype(np.uint16))
         return out
 
     def take_dirty(self) -> list[tuple[ChunkCoord, int, bytes]]:

@@ -38,7 +38,7 @@ from .edits import plan_edit
 from .ratelimit import TokenBucket
 from .records import CanisterRecord, CharacterRecord, FlushBatch
 from .soil import add_soil, free_space, remove_soil
-from .terrain import Terrain, chunk_range
+from .terrain import ChunkChange, Terrain, chunk_range
 from .types import (
     CanisterResult,
     ChunkCoord,
@@ -517,6 +517,11 @@ class World:
     def drain_changed(self) -> dict[ChunkCoord, int]:
         """Chunks changed since the last drain -> newest version (coalesced per tick)."""
         return self.terrain.drain_changed()
+
+    def drain_changes(self) -> dict[ChunkCoord, ChunkChange]:
+        """Like :meth:`drain_changed`, with each chunk's version before the first change
+        since the last drain and the voxels written since (for incremental deltas)."""
+        return self.terrain.drain_changes()
 
     # ---- persistence ---------------------------------------------------------------
     def _mark_dirty(self) -> None:

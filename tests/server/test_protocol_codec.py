@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from server.protocol import (
     ChunkData,
+    ChunkEncoding,
     ChunkState,
     ChunkSubscribe,
     ChunkUnsubscribe,
@@ -71,6 +72,9 @@ chunk = st.one_of(
     st.builds(ChunkData, coord, u32, payload, st.integers(0, 1 << 22)),
 )
 versions = st.integers(0, 0xFFFF)
+incremental_chunk = st.builds(
+    lambda c, base, step, p, n: ChunkData(c, base + step, p, n, base_version=base),
+    coord, st.integers(0, 0xFFFF0000), st.integers(1, 0xFFFF), payload, st.integers(0, 1 << 22))
 
 messages: st.SearchStrategy[Message] = st.one_of(
     st.builds(lambda a, b, n: Hello(max(a, b), min(a, b), n), versions, versions, text),
@@ -82,7 +86,8 @@ messages: st.SearchStrategy[Message] = st.one_of(
     st.builds(ChunkSubscribe, st.lists(coord, min_size=1, max_size=20).map(tuple)),
     st.builds(ChunkUnsubscribe, st.lists(coord, min_size=1, max_size=20).map(tuple)),
     st.builds(ChunkState, chunk),
-    st.builds(TerrainDelta, u32, st.lists(chunk, min_size=1, max_size=5).map(tuple)),
+    st.builds(TerrainDelta, u32, st.lists(chunk | incremental_chunk, min_size=1,
+                                          max_size=5).map(tuple)),
     st.builds(EditRequest, u32, st.sampled_from(EditMode), st.tuples(f64, f64, f64),
               st.floats(0, 1000, width=32)),
     st.builds(EditResult, u32, st.booleans(), u8, i32, u32,
@@ -212,6 +217,25 @@ def test_bad_enums_and_flags_are_invalid() -> None:
         decode(struct.pack("<BBiiiIB", Opcode.CHUNK_STATE, 0, 0, 0, 0, 1, 2))
     with pytest.raises(InvalidValueError):
         decode(struct.pack("<BBHH", Opcode.HELLO, 0, 1, 2) + b"\x00\x00")  # min > max
+    # encoding 2 (INCREMENTAL_ZSTD) only in TERRAIN_DELTA, base_version below version
+    with pytest.raises(InvalidValueError, match="chunk encoding"):
+        decode(struct.pack("<BBiiiIBIII", Opcode.CHUNK_STATE, 0, 0, 0, 0, 5, 2, 3, 0, 0))
+    with pytest.raises(InvalidValueError, match="base_version"):
+        decode(struct.pack("<BBIHiiiIBIII", Opcode.TERRAIN_DELTA, 0, 1, 1, 0, 0, 0, 5, 2, 5,
+                           0, 1) + b"x")
+
+
+def test_incremental_entry_layout_and_round_trip() -> None:
+    c = ChunkData((1, -2, 3), 9, b"zz", 7, base_version=4)
+    assert c.encoding == ChunkEncoding.INCREMENTAL_ZSTD == 2
+    frame = encode(TerrainDelta(77, (c, ChunkData((0, 0, 0), 1, b"a", 3))))
+    assert frame[:8] == struct.pack("<BBIH", Opcode.TERRAIN_DELTA, 0, 77, 2)
+    assert frame[8:8 + 31] == struct.pack("<iiiIBIII", 1, -2, 3, 9, 2, 4, 7, 2) + b"zz"
+    assert decode(frame) == TerrainDelta(77, (c, ChunkData((0, 0, 0), 1, b"a", 3)))
+    with pytest.raises(ValueError):
+        ChunkState(c)
+    with pytest.raises(ValueError):
+        ChunkData((0, 0, 0), 4, b"z", 1, base_version=4)
 
 
 def test_strings_limits_and_utf8() -> None:

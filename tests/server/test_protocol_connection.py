@@ -32,6 +32,7 @@ from server.protocol import (
     encode,
 )
 from server.protocol.golden import examples
+from server.protocol.opcodes import PROTOCOL_VERSION
 from server.protocol.states import RECEIVE, SEND, may_receive
 
 ACCEPT = JoinAccepted(1, 0, 1, 0, 0, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0), 4)
@@ -56,12 +57,21 @@ def joined_pair() -> tuple[ServerConnection, ClientConnection]:
     events = pipe(server, client)
     assert [type(e) for e in events] == [Welcome, JoinAccepted]
     assert server.state is client.state is SessionState.JOINED
-    assert client.version == server.version == 1
+    assert client.version == server.version == PROTOCOL_VERSION == 2
     return server, client
 
 
 def test_handshake_sequence() -> None:
     joined_pair()
+
+
+def test_v1_client_still_accepted_by_a_v2_server() -> None:
+    server = ServerConnection()
+    server.receive_data(encode(Hello(1, 1, "old-client")))
+    server.events_received()
+    (welcome,) = [decode(f) for f in server.data_to_send()]
+    assert isinstance(welcome, Welcome) and welcome.version == 1 and welcome.min_version == 1
+    assert server.version == 1
 
 
 def test_version_negotiation_picks_highest_common() -> None:

@@ -164,3 +164,31 @@ def test_config_json_roundtrip_and_validation():
         WorldConfig(7, min_radius_m=5.0, max_radius_m=4.0)
     with pytest.raises(ValueError):
         WorldConfig(7, tool_reach_m=math.nan)
+
+
+def test_drain_changes_lists_base_version_and_written_voxels(make_world, spawn):
+    """Several edits (and an undo) between two drains: the voxels at the listed indices,
+    written over the chunk as of the base version, give the current voxels (protocol v2
+    incremental deltas are built from this)."""
+    w, p = make_world(canister_capacity=10**6)
+    p.canisters[:] = [10**6 // 2, 0]
+    w.apply_edit(p.player_id, EditMode.EXCAVATE, spawn, 2.0, 0, 0.0)
+    w.drain_changes()
+    before = {k: (w.chunk_version(k), *(a.copy() for a in w.voxels(k)))
+              for k in chunk_range(*sphere_box(spawn, 4.0 + BAND_M))}
+    c2 = (spawn[0] + 1.0, spawn[1], spawn[2])
+    w.apply_edit(p.player_id, EditMode.EXCAVATE, c2, 1.5, 1, 1.0)
+    w.apply_edit(p.player_id, EditMode.ELEVATE, c2, 1.0, 2, 2.0)
+    w.undo_last_edit(p.player_id, 3, 3.0)
+    changes = w.drain_changes()
+    assert changes and w.drain_changes() == {}
+    for coord, ch in changes.items():
+        v0, d0, m0 = before[coord]
+        assert ch.base_version == v0 < ch.version == w.chunk_version(coord)
+        d, m = w.voxels(coord)
+        idx = ch.index.astype(np.int64)
+        assert np.all(np.diff(idx) > 0)
+        d1, m1 = d0.copy(), m0.copy()
+        d1.reshape(-1)[idx] = d.reshape(-1)[idx]
+        m1.reshape(-1)[idx] = m.reshape(-1)[idx]
+        assert np.array_equal(d1, d) and np.array_equal(m1, m)
