@@ -235,3 +235,39 @@ async def test_clean_shutdown_says_goodbye_and_exits_zero(start_server: Any) -> 
     assert "shutting down" in c.close_reason
     assert srv.returncode == 0
     assert srv.events("stopped") and srv.events("exit")
+
+
+async def test_deltas_are_coalesced_per_tick(start_server: Any) -> None:
+    """Default delta_push=tick: edits of one chunk within one tick reach a peer as ONE
+    TERRAIN_DELTA entry carrying the newest version (issue 3 section 3).
+
+    Ticks are 1 s apart, so two back-to-back edits share a tick unless a boundary falls
+    between them (~1 % of tries); an uncoalescing server fails every try, so up to three
+    tries keep the test deterministic without weakening it."""
+    srv = start_server(tick_rate_hz=1)
+    a = await joined(srv.url, "a")
+    b = await joined(srv.url, "b")
+    assert a.joined
+    seen: list[tuple[Any, int]] = []
+    b.delta_listeners.append(lambda coord, version, _t: seen.append((coord, version)))
+    outcomes = []
+    for k in range(3):
+        centre = below(a.joined.position, 1.0 + 1.5 * k)  # untouched ground each try
+        seen.clear()
+        first = await a.edit(EditMode.EXCAVATE, centre, 1.0)
+        second = await a.edit(EditMode.EXCAVATE, centre, 1.5)
+        assert first.accepted and second.accepted, (first, second)
+        newest = dict(second.chunk_versions)
+        for c, v in newest.items():
+            await b.wait_chunk(c, v, timeout=5)
+        shared = set(dict(first.chunk_versions)) & set(newest)
+        assert shared, "both edits touch the chunk under the player"
+        outcome = {c: [v for coord, v in seen if coord == c] for c in shared}
+        outcomes.append(outcome)
+        if all(entries == [newest[c]] for c, entries in outcome.items()):
+            break
+        await asyncio.sleep(1.1)  # let the rate limit refill; next try in another tick
+    else:
+        raise AssertionError(f"edits of one tick were not coalesced: {outcomes}")
+    await a.close()
+    await b.close()
