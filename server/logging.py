@@ -50,6 +50,7 @@ def configure(level: str = "INFO") -> None:
     # websockets logs every connection at INFO; our own connected/disconnected lines
     # carry the same facts with session ids, so keep the library to warnings unless DEBUG.
     logging.getLogger("websockets").setLevel(level if level == "DEBUG" else "WARNING")
+    logging.getLogger("httpx").setLevel(level if level == "DEBUG" else "WARNING")
     logging.Formatter.converter = time.gmtime
 
 

@@ -1,9 +1,11 @@
 """A real ``planet-server serve`` subprocess for tests (server, e2e): one implementation.
 
-:class:`ServerProcess` runs ``python -m server serve --host 127.0.0.1 --port P`` (P = 0: the
-OS picks a free port) from the repository root, reads the port from the JSON ``ready`` log
-line on stderr and keeps every log record. :func:`server_env` builds its environment:
-``PLANET_<NAME>`` settings and the repository first on ``PYTHONPATH``.
+:class:`ServerProcess` runs ``python -m server serve --single --host 127.0.0.1 --port P``
+(one game server process; P = 0: the OS picks a free port) from the repository root, reads
+the port from the JSON ``ready`` log line on stderr and keeps every log record.
+:class:`OrchestratorProcess` runs ``serve`` without ``--single``: the orchestrator with its
+map processes; its ``url`` is the HTTP bootstrap address. :func:`server_env` builds the
+environment: ``PLANET_<NAME>`` settings and the repository first on ``PYTHONPATH``.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ class ServerProcess:
         RuntimeError: the server did not log ``ready`` within :data:`READY_TIMEOUT_S`.
     """
 
+    #: Arguments that pick the process kind (``--single``: one game server).
+    MODE_ARGS: tuple[str, ...] = ("--single",)
+
     def __init__(self, data_dir: Path, env: dict[str, str], args: Sequence[str],
                  port: int = 0) -> None:
         self.data_dir = data_dir
@@ -51,7 +56,8 @@ class ServerProcess:
         self.port = 0
         self.returncode: int | None = None
         self._ready = threading.Event()
-        cmd = [sys.executable, "-m", "server", "serve", "--data", str(data_dir),
+        self.ready_record: dict[str, Any] = {}
+        cmd = [sys.executable, "-m", "server", "serve", *self.MODE_ARGS, "--data", str(data_dir),
                "--host", "127.0.0.1", "--port", str(port), *self.args]
         self.t_start = time.perf_counter()
         self.proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL,
@@ -73,8 +79,9 @@ class ServerProcess:
             except ValueError:
                 continue
             self.lines.append(rec)
-            if rec.get("event") == "ready":
+            if rec.get("event") == "ready" and "port" in rec:
                 self.port = int(rec["port"])
+                self.ready_record = rec
                 self._ready.set()
 
     @property
@@ -111,3 +118,40 @@ class ServerProcess:
         self._thread.join(5)
         self.returncode = self.proc.returncode
         return self.returncode
+
+
+class OrchestratorProcess(ServerProcess):
+    """``planet-server serve``: the orchestrator and its map processes.
+
+    ``url`` is ``http://127.0.0.1:<port>`` (``POST /orch/bootstrap``); ``control_url`` the
+    loopback control app (tests pass ``PLANET_ORCH_INTERNAL_RPC_SECRET`` in ``env`` to call
+    it). :meth:`map_pids` lists the live map processes (children running ``server map``).
+    """
+
+    MODE_ARGS = ()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def control_url(self) -> str:
+        return f"http://127.0.0.1:{int(self.ready_record['control_port'])}"
+
+    def map_pids(self) -> dict[str, int]:
+        """map id -> pid of each live child process running ``-m server map``."""
+        out: dict[str, int] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                ppid = int(stat.rsplit(")", 1)[1].split()[1])
+                if ppid != self.proc.pid:
+                    continue
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except (OSError, ValueError, IndexError):
+                continue
+            if b"map" in argv and b"--map-id" in argv:
+                out[argv[argv.index(b"--map-id") + 1].decode()] = int(entry.name)
+        return out

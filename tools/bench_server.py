@@ -54,8 +54,8 @@ class Server:
         self.ready = threading.Event()
         self.port = 0
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "server", "serve", "--data", str(data_dir), "--port", "0",
-             "--world-seed", "1"], cwd=ROOT, env=env, stderr=subprocess.PIPE,
+            [sys.executable, "-m", "server", "serve", "--single", "--data", str(data_dir),
+             "--port", "0", "--world-seed", "1"], cwd=ROOT, env=env, stderr=subprocess.PIPE,
             stdout=subprocess.DEVNULL, text=True)
         threading.Thread(target=self._pump, daemon=True).start()
         if not self.ready.wait(20):

@@ -1,10 +1,16 @@
 """``planet-bot``: headless bots that join, walk, stream chunks, dig and build.
 
-``planet-bot --url ws://127.0.0.1:7777 --count N --duration S`` runs N bots in this process
+``planet-bot --url URL --count N --duration S`` runs N bots in this process
 for S seconds and prints a summary: edits sent / accepted / rejected by reason, bytes in and
 out (total and per client per second, also for the steady state after ``--warmup``),
 edit round-trip latency and edit -> other clients latency (the time from a bot sending an
 edit to another bot receiving the TERRAIN_DELTA with that chunk version), ping RTT.
+
+``--url`` picks how bots join: a ``ws://`` / ``wss://`` URL is a game server taking JOIN
+directly (``planet-server serve --single``); an ``http://`` / ``https://`` URL is an
+orchestrator: each bot bootstraps (``POST /orch/bootstrap`` with its auth key, see
+``--persistent``), connects to the map endpoint it is given and joins with
+JOIN_WITH_TICKET (protocol v3, docs/protocol.md section 2.4).
 
 Each bot scatters to a random point within ``--spread`` metres of the spawn (as if it had
 walked there), subscribes to the chunks in its view radius, then walks on the terrain
@@ -28,9 +34,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import numpy as np
 
-from server.client.client import ClientError, GameClient
+from server.client.client import ClientError, GameClient, JoinOffer, bootstrap
 from server.net.aoi import chunk_of, chunks_in_radius
 from server.protocol import EditMode, Opcode, Vec3
 
@@ -122,9 +129,14 @@ class Bot:
         client: GameClient | None = None
         try:
             await asyncio.sleep(self.rng.uniform(0, self.args.ramp))
-            client = await self._connect(deadline)
             key = f"bot-{self.args.seed}-{self.index}" if self.args.persistent else None
-            await client.join(key, f"bot-{self.index}")
+            if uses_orchestrator(self.args.url):
+                offer = await self._bootstrap(key, deadline)
+                client = await self._connect(deadline, offer.endpoint)
+                await client.join_with_ticket(offer.ticket, f"bot-{self.index}")
+            else:
+                client = await self._connect(deadline, self.args.url)
+                await client.join(key, f"bot-{self.index}")
             st.joined = True
             client.delta_listeners.append(self._on_delta)
             await self._play(client, deadline, warmup_at)
@@ -144,19 +156,46 @@ class Bot:
                 st.errors.update(e.code for e in client.errors)
         return st
 
-    async def _connect(self, deadline: float) -> GameClient:
-        """Connect, retrying refused connections (a server still starting) until 10 s
-        have passed or the deadline."""
+    async def _connect(self, deadline: float, url: str) -> GameClient:
+        """Connect to the WebSocket ``url``, retrying refused connections (a server still
+        starting) until 10 s have passed or the deadline."""
         give_up = min(deadline, time.monotonic() + 10.0)
         delay = 0.1
         while True:
             try:
-                return await GameClient.connect(self.args.url, name=f"bot-{self.index}")
+                return await GameClient.connect(url, name=f"bot-{self.index}")
             except OSError:
                 if time.monotonic() + delay > give_up:
                     raise
                 await asyncio.sleep(delay)
                 delay = min(1.0, delay * 2)
+
+    async def _bootstrap(self, key: str | None, deadline: float) -> JoinOffer:
+        """Ask the orchestrator at ``--url`` for a join ticket, retrying while it cannot be
+        reached (still starting) or answers 503 (map unavailable: after its
+        ``retryAfterMs``) until 10 s have passed or the deadline.
+
+        Raises:
+            ClientError: another refusal, or a 503 whose retry would pass the give-up time.
+            httpx.TransportError: still unreachable at the give-up time.
+        """
+        give_up = min(deadline, time.monotonic() + 10.0)
+        delay = 0.1
+        while True:
+            try:
+                return await bootstrap(self.args.url, key, timeout=5.0)
+            except httpx.TransportError:
+                wait = delay
+                if time.monotonic() + wait > give_up:
+                    raise
+            except ClientError as e:
+                if e.code != 503:
+                    raise
+                wait = max(delay, (e.retry_after_ms or 0) / 1000.0)
+                if time.monotonic() + wait > give_up:
+                    raise
+            await asyncio.sleep(wait)
+            delay = min(1.0, delay * 2)
 
     def _on_delta(self, coord: tuple[int, int, int], version: int, _: float) -> None:
         self.shared.receipts.append((coord, version, time.time(), self.index))
@@ -259,6 +298,21 @@ class Bot:
                 st.rejected[RejectReason(res.reason).name] += 1
             except ValueError:
                 st.rejected[str(res.reason)] += 1
+
+
+def uses_orchestrator(url: str) -> bool:
+    """True for an ``http://`` / ``https://`` URL (an orchestrator: bootstrap, then
+    JOIN_WITH_TICKET), False for ``ws://`` / ``wss://`` (a game server taking JOIN).
+
+    Raises:
+        ValueError: any other scheme.
+    """
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme in ("http", "https"):
+        return True
+    if scheme in ("ws", "wss"):
+        return False
+    raise ValueError(f"--url must start with ws://, wss://, http:// or https://, got {url!r}")
 
 
 def peer_latencies(shared: Shared) -> list[float]:
@@ -402,7 +456,9 @@ async def run_in_processes(args: argparse.Namespace) -> dict[str, Any]:
 def build_parser() -> argparse.ArgumentParser:
     """Command-line flags of ``planet-bot``."""
     p = argparse.ArgumentParser(prog="planet-bot", description=__doc__.split("\n")[0])
-    p.add_argument("--url", default="ws://127.0.0.1:7777")
+    p.add_argument("--url", default="ws://127.0.0.1:7777",
+                   help="ws(s)://host:port of a game server (JOIN) or http(s)://host:port "
+                        "of an orchestrator (bootstrap + JOIN_WITH_TICKET)")
     p.add_argument("--count", type=int, default=4, help="bots (1..1000)")
     p.add_argument("--duration", type=float, default=30.0, help="seconds (<= 3600)")
     p.add_argument("--seed", type=int, default=1, help="random seed of the bots")
@@ -417,7 +473,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ramp", type=float, default=2.0, help="joins spread over this many s")
     p.add_argument("--warmup", type=float, default=8.0,
                    help="steady-state byte rates are measured after this many seconds")
-    p.add_argument("--persistent", action="store_true", help="join with per-bot auth keys")
+    p.add_argument("--persistent", action="store_true",
+                   help="join (or bootstrap) with per-bot auth keys")
     p.add_argument("--procs", type=int, default=1,
                    help="split the bots over this many processes (results are merged)")
     p.add_argument("--index-offset", type=int, default=0, help=argparse.SUPPRESS)
@@ -431,6 +488,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if not 1 <= args.count <= 1000 or not 0 < args.duration <= 3600:
         print("planet-bot: --count must be 1..1000 and --duration 0..3600 s", file=sys.stderr)
+        return 2
+    try:
+        uses_orchestrator(args.url)
+    except ValueError as e:
+        print(f"planet-bot: {e}", file=sys.stderr)
         return 2
     if args.raw:
         stats, shared, elapsed = asyncio.run(play(args))

@@ -6,13 +6,22 @@ mirror of what the server said: chunk versions and delta payloads (voxels are
 ``generate_chunk`` + delta, materialized on demand by :meth:`GameClient.voxels`), other
 players' poses, errors.
 
-Example::
+Example (a ``--single`` server, direct JOIN)::
 
     client = await GameClient.connect("ws://127.0.0.1:7777")
     joined = await client.join(auth_key="secret")
     await client.subscribe_around()
     result = await client.edit(EditMode.EXCAVATE, centre, 1.5)
     await client.close()
+
+Through an orchestrator (protocol v3, docs/protocol.md section 2.4): :func:`bootstrap`
+(``POST /orch/bootstrap``) gives a :class:`JoinOffer`, the client connects to its endpoint
+and sends JOIN_WITH_TICKET; a transfer to another map is TRANSFER_REQUEST -> TRANSFER_TO ->
+reconnect::
+
+    client, joined = await connect_via_orchestrator("http://127.0.0.1:7777", "secret")
+    order = await client.request_transfer("planet-1")
+    client, joined = await client.follow_transfer(order)
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import numpy as np
 import numpy.typing as npt
 from websockets.asyncio.client import ClientConnection as WebSocket
@@ -43,8 +53,11 @@ from server.protocol import (
     EditRequest,
     EditResult,
     Error,
+    ErrorCode,
     Join,
     JoinAccepted,
+    JoinWithTicket,
+    Opcode,
     Ping,
     PlayerLeft,
     PlayerStates,
@@ -57,6 +70,8 @@ from server.protocol import (
     SessionClosed,
     SessionState,
     TerrainDelta,
+    TransferRequest,
+    TransferTo,
     Vec3,
     Welcome,
 )
@@ -68,12 +83,101 @@ U8 = npt.NDArray[np.uint8]
 
 
 class ClientError(RuntimeError):
-    """The session ended or a request timed out (``code``/``reason`` from the server)."""
+    """The session ended, a request was refused or timed out, or a bootstrap failed.
 
-    def __init__(self, message: str, code: int | None = None, reason: str = "") -> None:
+    Attributes:
+        code: the server's error / close code (e.g. 4010 TICKET_DENIED, 4103
+            TRANSFER_REFUSED), the HTTP status of a failed :func:`bootstrap`, or None (a
+            timeout, a connection that dropped without a code).
+        reason: the server's reason text ("" if none).
+        retry_after_ms: a 503 bootstrap's ``retryAfterMs`` (milliseconds), else None.
+    """
+
+    def __init__(self, message: str, code: int | None = None, reason: str = "", *,
+                 retry_after_ms: int | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.reason = reason
+        self.retry_after_ms = retry_after_ms
+
+
+@dataclass(frozen=True, slots=True)
+class JoinOffer:
+    """The orchestrator's answer to ``POST /orch/bootstrap``: where to join and with what.
+
+    Attributes:
+        ticket: the join ticket for JOIN_WITH_TICKET (opaque printable ASCII, single use).
+        map_id: the map the character is on, e.g. ``"planet-0"``.
+        endpoint: WebSocket URL of that map process, e.g. ``"ws://127.0.0.1:7781"``.
+        expires_at_ms: the ticket expires at this Unix time, milliseconds.
+        character_id: the persistent character's id, None for a disposable session.
+        disposable: True when no auth key was given (nothing is kept after leaving).
+    """
+
+    ticket: str
+    map_id: str
+    endpoint: str
+    expires_at_ms: int
+    character_id: int | None
+    disposable: bool
+
+
+def _join_offer(body: Any, auth_key: str | None) -> JoinOffer | None:
+    """The :class:`JoinOffer` in a 200 bootstrap answer, None if a field is missing or of
+    the wrong JSON type."""
+    if not isinstance(body, dict):
+        return None
+    ticket, map_id, endpoint = body.get("ticket"), body.get("mapId"), body.get("endpoint")
+    expires, cid = body.get("expiresAtMs"), body.get("characterId")
+    disposable = body.get("disposable", not auth_key)
+    if not (isinstance(ticket, str) and isinstance(map_id, str) and isinstance(endpoint, str)
+            and isinstance(expires, int) and not isinstance(expires, bool)
+            and (cid is None or (isinstance(cid, int) and not isinstance(cid, bool)))
+            and isinstance(disposable, bool)):
+        return None
+    return JoinOffer(ticket=ticket, map_id=map_id, endpoint=endpoint, expires_at_ms=expires,
+                     character_id=cid, disposable=disposable)
+
+
+async def bootstrap(base_url: str, auth_key: str | None = None, *,
+                    timeout: float = 10.0) -> JoinOffer:
+    """Ask the orchestrator at ``base_url`` (``http(s)://host:port``) where to join:
+    ``POST {base_url}/orch/bootstrap`` with ``{"authKey": auth_key}`` (None or "" = a
+    disposable session).
+
+    Args:
+        timeout: seconds for the whole HTTP exchange.
+
+    Raises:
+        ClientError: a non-200 answer (``code`` = the HTTP status, ``reason`` = the JSON
+            ``reason``, ``retry_after_ms`` from a 503 ``retryAfterMs``) or a 200 answer
+            without the expected fields.
+        httpx.TransportError: the orchestrator cannot be reached (refused, timed out).
+    """
+    url = f"{base_url.rstrip('/')}/orch/bootstrap"
+    async with httpx.AsyncClient(timeout=timeout) as http:
+        resp = await http.post(url, json={"authKey": auth_key or None})
+    try:
+        body: Any = resp.json()
+    except ValueError:
+        body = None
+    if resp.status_code != 200:
+        reason, retry = "", None
+        if isinstance(body, dict):
+            r = body.get("reason", body.get("detail", body.get("error", "")))
+            reason = r if isinstance(r, str) else str(r)
+            ra = body.get("retryAfterMs")
+            retry = ra if isinstance(ra, int) and not isinstance(ra, bool) else None
+        else:
+            reason = resp.text[:512]
+        raise ClientError(f"bootstrap at {url} failed: HTTP {resp.status_code}: {reason}",
+                          resp.status_code, reason, retry_after_ms=retry)
+    offer = _join_offer(body, auth_key)
+    if offer is None:
+        keys = sorted(body)[:10] if isinstance(body, dict) else type(body).__name__
+        raise ClientError(f"bootstrap at {url}: malformed answer (fields {keys})",
+                          resp.status_code, "malformed bootstrap answer")
+    return offer
 
 
 @dataclass(slots=True)
@@ -115,7 +219,13 @@ class GameClient:
         joined: the JOIN_ACCEPTED message once joined.
         chunks: chunk -> :class:`LocalChunk` for every chunk state/delta received.
         players: other players' latest poses by player id (within the area of interest).
-        errors: every ERROR frame received (non-fatal ones included).
+        errors: every ERROR frame received (non-fatal ones included, e.g. 4103
+            TRANSFER_REFUSED).
+        transfer_order: the TRANSFER_TO received (protocol v3), None before one arrives; the
+            server closes the session right after it (:meth:`follow_transfer`).
+        join_offer: the :class:`JoinOffer` this client joined with (set by
+            :func:`connect_via_orchestrator`), else None.
+        name, display_name: the HELLO client name and the name sent in the last join.
         close_code, close_reason: how the session ended (None while open).
         bytes_in, bytes_out, frames_in: traffic counters (WebSocket payload bytes);
             bytes_by_opcode: received bytes per opcode value.
@@ -130,6 +240,10 @@ class GameClient:
         self.chunks: dict[Coord, LocalChunk] = {}
         self.players: dict[int, PoseSet] = {}
         self.errors: list[Error] = []
+        self.transfer_order: TransferTo | None = None
+        self.join_offer: JoinOffer | None = None
+        self.name = ""
+        self.display_name = ""
         self.close_code: int | None = None
         self.close_reason = ""
         self.bytes_in = 0
@@ -170,6 +284,7 @@ class GameClient:
                            compression=None, ping_interval=None, close_timeout=2)
         self = cls(ws, ClientConnection(max_frame_bytes=max_frame_bytes,
                                            max_version=max_version))
+        self.name = name
         self._reader = asyncio.create_task(self._read_loop(), name=f"client-reader-{name}")
         if hello:
             self.conn.hello(name)
@@ -212,12 +327,122 @@ class GameClient:
         Raises:
             ClientError: the server refused (ERROR + close) or did not answer in time.
         """
+        self.display_name = display_name
         self.conn.send(Join(auth_key or "", display_name))
         await self._flush()
-        await self.wait_for(lambda: self.joined is not None, timeout)
+        await self._wait_joined(timeout)
         assert self.joined is not None
         self.position = self.joined.position
         return self.joined
+
+    async def join_with_ticket(self, ticket: str, display_name: str = "",
+                               timeout: float = 10.0) -> JoinAccepted:
+        """Send JOIN_WITH_TICKET (protocol v3) with a bootstrap ticket or a transfer token
+        and wait for JOIN_ACCEPTED (``timeout`` seconds).
+
+        Raises:
+            ValueError: ``ticket`` is not 1..2048 printable ASCII characters or
+                ``display_name`` is longer than 32 UTF-8 bytes.
+            ClientError: the server refused: ``code`` 4010 (TICKET_DENIED, ``reason``
+                ``"<REASON>: <detail>; re-bootstrap: POST /orch/bootstrap"``) or another
+                fatal code; 4003 when the server negotiated a version below 3; no answer in
+                time.
+        """
+        msg = JoinWithTicket(ticket, display_name)
+        if not self.conn.version_allows(Opcode.JOIN_WITH_TICKET):
+            raise ClientError(f"the session speaks protocol version {self.conn.version}; "
+                              "JOIN_WITH_TICKET needs version 3",
+                              int(ErrorCode.UNSUPPORTED_VERSION))
+        self.display_name = display_name
+        self.conn.send(msg)
+        await self._flush()
+        await self._wait_joined(timeout)
+        assert self.joined is not None
+        self.position = self.joined.position
+        return self.joined
+
+    async def _wait_joined(self, timeout: float) -> None:
+        """Wait for JOIN_ACCEPTED; a refusal raises ClientError with the server's code."""
+        try:
+            await self.wait_for(lambda: self.joined is not None, timeout)
+        except ClientError as e:
+            fatal = next((er for er in reversed(self.errors) if er.code < 4100), None)
+            if e.code is None or fatal is None or fatal.code != e.code:
+                raise
+            try:
+                name = ErrorCode(fatal.code).name
+            except ValueError:
+                name = "ERROR"
+            raise ClientError(f"join refused ({fatal.code} {name}): {fatal.reason}",
+                              fatal.code, fatal.reason) from None
+
+    async def request_transfer(self, to_map_id: str, timeout: float = 10.0) -> TransferTo:
+        """Ask to move the character to map ``to_map_id`` (TRANSFER_REQUEST, protocol v3) and
+        wait up to ``timeout`` seconds for the TRANSFER_TO order (also kept in
+        :attr:`transfer_order`). The server closes this session right after the order;
+        :meth:`follow_transfer` joins the target map. One request at a time.
+
+        Raises:
+            ValueError: ``to_map_id`` is not 1..64 characters of ``[a-z0-9-]``.
+            ClientError: ``code`` 4103 TRANSFER_REFUSED with the server's ``reason`` (e.g.
+                ``"QUARANTINED: planet-1 (retry after 52000 ms)"``; the session stays open
+                and usable); 4003 when the session's version is below 3; the session closed
+                or no answer in time.
+        """
+        msg = TransferRequest(to_map_id)
+        if not self.conn.version_allows(Opcode.TRANSFER_REQUEST):
+            raise ClientError(f"the session speaks protocol version {self.conn.version}; "
+                              "TRANSFER_REQUEST needs version 3",
+                              int(ErrorCode.UNSUPPORTED_VERSION))
+        self.transfer_order = None
+        seen = len(self.errors)
+
+        def refusal() -> Error | None:
+            return next((e for e in self.errors[seen:]
+                         if e.code == ErrorCode.TRANSFER_REFUSED), None)
+
+        self.conn.send(msg)
+        await self._flush()
+        await self.wait_for(lambda: self.transfer_order is not None or refusal() is not None,
+                            timeout)
+        if self.transfer_order is not None:
+            return self.transfer_order
+        refused = refusal()
+        assert refused is not None
+        raise ClientError(f"transfer to {to_map_id} refused: {refused.reason}",
+                          refused.code, refused.reason)
+
+    async def follow_transfer(self, order: TransferTo, *, display_name: str | None = None,
+                              timeout: float = 10.0,
+                              open_timeout: float = 5.0) -> tuple[GameClient, JoinAccepted]:
+        """Follow a TRANSFER_TO: close this session (GOODBYE 1000 if the server has not
+        closed it yet), connect to ``order.endpoint`` with the same client name, version
+        range and frame limit, and JOIN_WITH_TICKET with ``order.token`` (``display_name``
+        defaults to the one of the last join). ``timeout`` and ``open_timeout`` are seconds
+        for the join and the WebSocket opening. The new client starts empty (chunks must
+        be subscribed again, docs/protocol.md 2.3).
+
+        Returns:
+            the new client and its JOIN_ACCEPTED.
+
+        Raises:
+            ClientError: the target map refused the token (4010 TICKET_DENIED, e.g.
+                ``EXPIRED`` after ``order.expires_in_ms``) or did not answer in time; the
+                new connection is closed then.
+            OSError, TimeoutError, websockets.exceptions.InvalidHandshake: cannot connect.
+        """
+        await self.close(int(ErrorCode.NORMAL), f"following transfer to {order.to_map_id}")
+        name = self.display_name if display_name is None else display_name
+        new = await GameClient.connect(order.endpoint, name=self.name or "python-client",
+                                       open_timeout=open_timeout,
+                                       max_frame_bytes=self.conn.max_frame_bytes,
+                                       max_version=self.conn.max_version)
+        try:
+            joined = await new.join_with_ticket(order.token, name, timeout)
+        except BaseException:
+            await new.close()
+            raise
+        return new, joined
 
     async def subscribe(self, coords: Iterable[Coord]) -> None:
         """Subscribe to chunks (in messages of at most 1024)."""
@@ -419,6 +644,8 @@ class GameClient:
                 self.welcome = ev
             elif isinstance(ev, Error):
                 self.errors.append(ev)
+            elif isinstance(ev, TransferTo):
+                self.transfer_order = ev
             elif isinstance(ev, (SessionClosed, ProtocolViolation)):
                 self.close_code = int(ev.code)
                 self.close_reason = ev.reason
@@ -450,3 +677,33 @@ class GameClient:
         self.chunks.pop(c.coord, None)
         self.conn.send(ChunkUnsubscribe((c.coord,)))
         self.conn.send(ChunkSubscribe((c.coord,)))
+
+
+async def connect_via_orchestrator(base_url: str, auth_key: str | None = None,
+                                   name: str = "python-client", *, display_name: str = "",
+                                   timeout: float = 10.0, open_timeout: float = 5.0,
+                                   max_frame_bytes: int = 1 << 24
+                                   ) -> tuple[GameClient, JoinAccepted]:
+    """:func:`bootstrap` at ``base_url``, connect to the offered endpoint (HELLO as
+    ``name``) and JOIN_WITH_TICKET: a joined client in one call. ``timeout`` (seconds)
+    bounds the bootstrap and the join each, ``open_timeout`` the WebSocket opening. The
+    offer is kept in :attr:`GameClient.join_offer`.
+
+    Raises:
+        ClientError: bootstrap refused (``code`` = HTTP status, e.g. 503 with
+            ``retry_after_ms``) or the ticket denied (``code`` 4010); the connection is
+            closed then.
+        httpx.TransportError: the orchestrator cannot be reached.
+        OSError, TimeoutError, websockets.exceptions.InvalidHandshake: the map endpoint
+            cannot be reached.
+    """
+    offer = await bootstrap(base_url, auth_key, timeout=timeout)
+    client = await GameClient.connect(offer.endpoint, name=name, open_timeout=open_timeout,
+                                      max_frame_bytes=max_frame_bytes)
+    client.join_offer = offer
+    try:
+        joined = await client.join_with_ticket(offer.ticket, display_name, timeout)
+    except BaseException:
+        await client.close()
+        raise
+    return client, joined

@@ -41,6 +41,7 @@ from server.protocol import (
     ErrorCode,
     Join,
     JoinAccepted,
+    JoinWithTicket,
     LeaveReason,
     Ping,
     PlayerLeft,
@@ -52,6 +53,8 @@ from server.protocol import (
     ServerConnection,
     SessionClosed,
     SessionState,
+    TransferRequest,
+    TransferTo,
 )
 from server.protocol.messages import MAX_CHUNKS_PER_MESSAGE, U32
 from server.world import CharacterInUseError, RejectReason, World
@@ -59,6 +62,7 @@ from server.world import EditMode as WorldEditMode
 
 from .aoi import Coord, chunk_distance2
 from .broadcast import Broadcaster
+from .gateway import MapGateway, TicketRefused, TransferRefused
 from .ratelimit import TokenBucket
 from .session import Session
 from .stats import ServerStats
@@ -76,12 +80,16 @@ class GameServer:
         settings: see :class:`server.config.Settings`.
         world: the authoritative world (owned by the caller, closed by :meth:`run` on exit).
         clock: monotonic clock in seconds (tests may inject one).
+        gateway: the orchestrator link of a map process (JOIN_WITH_TICKET, critical
+            events, transfers; see :mod:`server.net.gateway`); None = ``--single``.
     """
 
     def __init__(self, settings: Settings, world: World,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 gateway: MapGateway | None = None) -> None:
         self.settings = settings
         self.world = world
+        self.gateway = gateway
         self.clock = clock
         self.sessions: dict[int, Session] = {}
         self.players: dict[int, Session] = {}
@@ -186,7 +194,7 @@ class GameServer:
                     else:
                         conn.fail(ErrorCode.RATE_LIMITED,
                                   f"more than {st.max_messages_per_s:g} messages per second")
-                self._process_events(s)
+                await self._process_events(s)
                 s.flush()
                 if self._immediate and self.broadcast.edits_pending and not self._push_scheduled:
                     self._push_scheduled = True
@@ -222,6 +230,8 @@ class GameServer:
             self.world.leave(pid)
         except Exception:  # pragma: no cover - defensive
             logger.exception("world.leave failed", extra={"fields": {"player": pid}})
+        if self.gateway is not None and s.admission is not None:
+            self.gateway.left(s.admission, transferring=s.transfer is not None)
         for other in self.players.values():
             if pid in other.view.visible_players:
                 other.view.visible_players.discard(pid)
@@ -231,13 +241,28 @@ class GameServer:
 
     # ---- message handlers -----------------------------------------------------------------
 
-    def _process_events(self, s: Session) -> None:
+    def session_of_character(self, character_key: str) -> Session | None:
+        """The joined session of a character (map processes), if any."""
+        for s in self.players.values():
+            if s.admission is not None and s.admission.character_key == character_key:
+                return s
+        return None
+
+    def remove_session(self, s: Session, code: int, reason: str) -> None:
+        """Say GOODBYE ``code`` to a session and take its player out of the world now
+        (the orchestrator moved the character elsewhere)."""
+        if s.conn.state is not SessionState.CLOSED:
+            s.conn.close(code, reason)
+            s.flush()
+        self._leave(s)
+
+    async def _process_events(self, s: Session) -> None:
         for ev in s.conn.events_received():
             try:
                 if isinstance(ev, PlayerTransform):
                     self._on_transform(s, ev)
                 elif isinstance(ev, EditRequest):
-                    self._on_edit(s, ev)
+                    await self._on_edit(s, ev)
                 elif isinstance(ev, ChunkSubscribe):
                     self._on_subscribe(s, ev)
                 elif isinstance(ev, ChunkUnsubscribe):
@@ -247,6 +272,10 @@ class GameServer:
                                      self.world.tick & U32))
                 elif isinstance(ev, Join):
                     self._on_join(s, ev)
+                elif isinstance(ev, JoinWithTicket):
+                    await self._on_join_ticket(s, ev)
+                elif isinstance(ev, TransferRequest):
+                    await self._on_transfer_request(s, ev)
                 elif isinstance(ev, ProtocolViolation):
                     log(logger, "protocol_violation", logging.WARNING, session=s.session_id,
                         player=s.player_id, code=int(ev.code), reason=ev.reason)
@@ -262,6 +291,10 @@ class GameServer:
 
     def _on_join(self, s: Session, msg: Join) -> None:
         st = self.settings
+        if self.gateway is not None:
+            s.conn.send(Error(ErrorCode.TICKET_DENIED, ticket_denied_reason(
+                "TICKET_REQUIRED", "this map process admits JOIN_WITH_TICKET only")))
+            return
         if len(self.players) >= st.max_players:
             s.conn.send(Error(ErrorCode.SERVER_FULL, f"server full ({st.max_players} players)"))
             return
@@ -270,6 +303,72 @@ class GameServer:
         except (ValueError, CharacterInUseError) as e:
             s.conn.send(Error(ErrorCode.JOIN_REJECTED, f"join rejected: {e}"))
             return
+        self._accept_join(s, ps, msg.display_name)
+
+    async def _on_join_ticket(self, s: Session, msg: JoinWithTicket) -> None:
+        st = self.settings
+        gw = self.gateway
+        if gw is None:
+            s.conn.send(Error(ErrorCode.TICKET_DENIED, ticket_denied_reason(
+                "NO_ORCHESTRATOR", "this server runs without an orchestrator; send JOIN")))
+            return
+        if len(self.players) >= st.max_players:
+            s.conn.send(Error(ErrorCode.SERVER_FULL, f"server full ({st.max_players} players)"))
+            return
+        try:
+            adm = await gw.admit(msg.ticket)
+        except TicketRefused as e:
+            s.conn.send(Error(ErrorCode.TICKET_DENIED, ticket_denied_reason(e.reason, e.detail)))
+            return
+        if adm.character_id is not None:
+            old = self.session_of_character(adm.character_key)
+            if old is not None:  # a reconnect before the old session noticed it was gone
+                self.remove_session(old, ErrorCode.NORMAL, "replaced by a new session")
+        try:
+            ps = self.world.join_record(adm.record, adm.character_id,
+                                        canister_id_base=adm.canister_id_base)
+        except CharacterInUseError as e:
+            s.conn.send(Error(ErrorCode.JOIN_REJECTED, f"join rejected: {e}"))
+            return
+        s.admission = adm
+        try:
+            await gw.admitted(adm, ps.player_id)
+        except TicketRefused as e:
+            s.admission = None
+            self.world.leave(ps.player_id)
+            s.conn.send(Error(ErrorCode.TICKET_DENIED, ticket_denied_reason(e.reason, e.detail)))
+            return
+        if s.conn.state is SessionState.CLOSED:  # the client gave up meanwhile
+            self.players[ps.player_id] = s
+            s.player_id = ps.player_id
+            self._leave(s)
+            return
+        self._accept_join(s, ps, msg.display_name)
+
+    async def _on_transfer_request(self, s: Session, msg: TransferRequest) -> None:
+        gw = self.gateway
+        if gw is None or s.admission is None:
+            s.conn.send(Error(ErrorCode.TRANSFER_REFUSED,
+                              "NO_ORCHESTRATOR: this server runs without an orchestrator"))
+            return
+        if s.transfer is not None:
+            return  # already leaving
+        try:
+            order = await gw.request_transfer(s.admission, msg.to_map_id)
+        except TransferRefused as e:
+            s.conn.send(Error(ErrorCode.TRANSFER_REFUSED, str(e)))
+            return
+        if s.conn.state is SessionState.CLOSED:
+            return
+        s.transfer = order
+        s.conn.send(TransferTo(to_map_id=order.to_map_id, endpoint=order.endpoint,
+                               token=order.token, expires_in_ms=order.expires_in_ms))
+        s.conn.close(ErrorCode.NORMAL, f"transferred to {order.to_map_id}")
+        log(logger, "transfer_sent", session=s.session_id, player=s.player_id,
+            to_map=order.to_map_id, transfer=order.transfer_id)
+
+    def _accept_join(self, s: Session, ps: Any, display_name: str) -> None:
+        st = self.settings
         s.player_id = ps.player_id
         s.character_id = ps.character_id
         self.players[ps.player_id] = s
@@ -284,7 +383,7 @@ class GameServer:
             canisters=tuple(int(c) for c in ps.canisters)))
         log(logger, "joined", session=s.session_id, player=ps.player_id,
             character=ps.character_id, persistent=ps.character_id is not None,
-            name=msg.display_name)
+            name=display_name)
 
     def _on_subscribe(self, s: Session, msg: ChunkSubscribe) -> None:
         st = self.settings
@@ -324,7 +423,7 @@ class GameServer:
             v.held.discard(c)
             v.versions.pop(c, None)
 
-    def _on_edit(self, s: Session, msg: EditRequest) -> None:
+    async def _on_edit(self, s: Session, msg: EditRequest) -> None:
         assert s.player_id is not None
         t0 = time.perf_counter()
         r = self.world.apply_edit(s.player_id, WorldEditMode(int(msg.mode)), msg.centre,
@@ -332,6 +431,19 @@ class GameServer:
         self.stats.record_edit(time.perf_counter() - t0, bool(r.accepted))
         if r.accepted:
             self.broadcast.note_edit(r.chunk_versions, t0)
+            adm = s.admission
+            if (self.gateway is not None and adm is not None and r.soil_delta != 0
+                    and adm.character_id is not None):
+                rec = self.world.character_record(s.player_id)
+                assert rec is not None
+                try:  # the soil move is durable before the client hears of it
+                    await self.gateway.soil_changed(adm, rec)
+                except Exception as e:
+                    log(logger, "critical_event_failed", logging.ERROR, session=s.session_id,
+                        player=s.player_id, error=repr(e))
+                    s.conn.fail(ErrorCode.INTERNAL_ERROR,
+                                "persistence unavailable; reconnect in a moment")
+                    return
         versions = tuple(sorted(r.chunk_versions.items()))[:MAX_CHUNKS_PER_MESSAGE]
         s.conn.send(EditResult(seq=msg.seq, accepted=bool(r.accepted), reason=int(r.reason),
                                soil_delta=int(r.soil_delta), soil_total=int(r.soil_total),
@@ -435,6 +547,12 @@ class GameServer:
         self.broadcast.push_deltas(joined, changed, self.world.tick & U32)
         for s in joined:
             s.flush()
+
+
+def ticket_denied_reason(reason: str, detail: str) -> str:
+    """ERROR 4010's reason text: ``"<REASON>: <detail>; re-bootstrap: POST
+    /orch/bootstrap"`` (docs/protocol.md)."""
+    return f"{reason}: {detail}; re-bootstrap: POST /orch/bootstrap"
 
 
 def world_grid_radius(world: World) -> int:

@@ -20,6 +20,7 @@ from server.logging import log
 from server.protocol import ErrorCode, PoseSet, ServerConnection, SessionState
 
 from .aoi import Coord, chunk_of
+from .gateway import Admission, TransferOrder
 from .ratelimit import TokenBucket
 
 logger = logging.getLogger("server.net.session")
@@ -75,6 +76,10 @@ class Session:
         self.created = created
         self.player_id: int | None = None
         self.character_id: int | None = None
+        #: Map-process sessions: what the orchestrator admitted (None in --single mode).
+        self.admission: Admission | None = None
+        #: Set once a TRANSFER_TO was sent (the session is leaving for another map).
+        self.transfer: TransferOrder | None = None
         self.poses: PoseSet | None = None
         self.pose_dirty = False
         self.chunk: Coord = (0, 0, 0)

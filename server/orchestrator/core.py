@@ -23,12 +23,23 @@ operation that caused it returns (a commit point).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Any
 
-from .ledger import AsyncLedger, CriticalAck, CriticalEventIn, IngestResult
+import httpx
+
+from .control import ControlClient
+from .ledger import (
+    CHARACTER_PARTITION,
+    CHARACTERS_INSTANCE,
+    AsyncLedger,
+    CriticalAck,
+    CriticalEventIn,
+    IngestResult,
+)
 from .mapconfig import MapConfig, generate_map_config, map_id_for
 from .settings import OrchestratorSettings
 from .supervisor import (
@@ -53,7 +64,7 @@ from .transfers import (
 
 log = logging.getLogger("server.orchestrator")
 
-CHARACTER_PARTITION = "character:"
+__all__ = ["CHARACTERS_INSTANCE", "CHARACTER_PARTITION", "JoinOffer", "Orchestrator"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +98,9 @@ class Orchestrator:
             clock_ms=self.tokens.clock_ms, on_transition=self._changed.append)
         self.configs: dict[str, MapConfig] = {}
         self._background: set[asyncio.Task[None]] = set()
+        self._map_clients: dict[str, ControlClient] = {}
+        #: Timeout (s) of one orchestrator -> map control call.
+        self.map_call_timeout_s = 3.0
 
     @property
     def default_map_id(self) -> str:
@@ -166,6 +180,16 @@ class Orchestrator:
             identity, character_id = disposable_identity(), None
         lease = self.registry.holder(identity)
         target = lease.map_id if lease is not None else self.default_map_id
+        if lease is None and character_id is not None:
+            state = await self.ledger.call(self.ledger.ledger.character_state, identity)
+            last = state.get("mapId") if state else None
+            if isinstance(last, str) and last != target:
+                try:  # back to the map the character was on, if it can take it now
+                    await self.ensure_map(last)
+                    target = last
+                except MapUnavailable as e:
+                    log.info("last_map_unavailable", extra={"fields": {
+                        "map_id": last, "reason": e.reason.value}})
         endpoint = await self.ensure_map(target)
         claims, ticket = self.tokens.mint_join(auth_key_hash=identity,
                                                character_id=character_id, target_map_id=target)
@@ -174,11 +198,66 @@ class Orchestrator:
         return JoinOffer(ticket, target, endpoint, claims.expires_at_ms, character_id,
                          character_id is None)
 
-    async def redeem_join(self, token: str, map_id: str) -> tuple[Any, Lease]:
-        """A map presents a client's JoinTicket: (claims, the map's lease)."""
+    async def redeem_join(self, token: str, map_id: str
+                          ) -> tuple[Any, Lease, dict[str, Any] | None]:
+        """A map presents a client's JoinTicket: (claims, the map's lease, the character's
+        newest state from the ledger or None)."""
         claims = self.tokens.verify_join(token, map_id=map_id)
         lease = self.transfers.place(claims.auth_key_hash, map_id)
-        return claims, lease
+        state = None
+        if claims.character_id is not None:
+            state = await self.ledger.call(self.ledger.ledger.character_state,
+                                           claims.auth_key_hash)
+        return claims, lease, state
+
+    # ---- calls to map processes ----------------------------------------------------
+    async def map_call(self, map_id: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST ``body`` to a running map's control app; its JSON answer.
+
+        Raises:
+            MapUnavailable: the map is not running (no control URL).
+            httpx.HTTPError: transport failure or a non-2xx answer.
+        """
+        e = self.supervisor.maps.get(map_id)
+        url = e.control_url if e is not None else None
+        if url is None:
+            raise MapUnavailable(map_id, UnavailableReason.STOPPED)
+        client = self._map_clients.get(url)
+        if client is None:
+            client = self._map_clients[url] = ControlClient(
+                url, self.settings.internal_rpc_secret.get_secret_value(),
+                timeout_s=self.map_call_timeout_s)
+        r = await client.post(path, body)
+        r.raise_for_status()
+        out: dict[str, Any] = r.json()
+        return out
+
+    async def close_map_clients(self) -> None:
+        for c in self._map_clients.values():
+            await c.aclose()
+        self._map_clients.clear()
+
+    async def stop_maps(self, timeout_s: float = 10.0) -> None:
+        """Clean shutdown of every map: ``/control/stop-instance`` (each pushes its last
+        snapshots and says GOODBYE to its clients), wait for the exits, kill the rest."""
+        self.supervisor.draining = True
+        asked = []
+        for map_id, e in list(self.supervisor.maps.items()):
+            if e.handle is None or e.handle.returncode is not None:
+                continue
+            try:
+                await self.map_call(map_id, "/control/stop-instance",
+                                    {"instanceId": self.config_for(map_id).instance_id})
+                asked.append(e)
+            except (httpx.HTTPError, MapUnavailable) as exc:
+                log.warning("map_stop_failed", extra={"fields": {"map_id": map_id,
+                                                                 "error": repr(exc)}})
+        deadline = monotonic_ms() + int(timeout_s * 1000)
+        while any(e.handle is not None and e.handle.returncode is None for e in asked) \
+                and monotonic_ms() < deadline:
+            await asyncio.sleep(0.05)
+        await self.supervisor.stop_all()
+        await self.close_map_clients()
 
     async def player_left(self, character: str, map_id: str, epoch: int) -> None:
         self.transfers.leave(character, map_id, epoch)
@@ -198,11 +277,48 @@ class Orchestrator:
             await self._commit_transfers()
         return t, token, endpoint
 
-    async def redeem_transfer(self, token: str, map_id: str) -> Transfer:
+    async def redeem_transfer(self, token: str, map_id: str
+                              ) -> tuple[Transfer, dict[str, Any] | None]:
+        """The destination presents a TransferToken: ``destination_accepted``; then the
+        source is told to release the character (``/control/release-character``: it
+        answers with its fencing epoch and the character's final snapshot, ingested here)
+        -> ``source_released``. Returns the transfer and the character's newest state.
+
+        Raises:
+            TokenDenied: a bad, expired or replayed token (nothing changes).
+            TransferError: SOURCE_UNAVAILABLE when the source cannot release (the
+                transfer is aborted; the character stays with the source).
+        """
         try:
-            return self.transfers.accept(token, map_id=map_id)
+            t = self.transfers.accept(token, map_id=map_id)
         finally:
             await self._commit_transfers()
+        try:
+            res = await self.map_call(t.from_map, "/control/release-character",
+                                      {"transferId": t.transfer_id,
+                                       "characterKey": t.character})
+            epoch = int(res["epoch"])
+            snap = res.get("snapshot")
+            if snap:
+                await self.persist_snapshot(
+                    map_id=t.from_map, instance_id=CHARACTERS_INSTANCE,
+                    partition=CHARACTER_PARTITION + t.character,
+                    revision=int(snap["revision"]),
+                    payload=base64.b64decode(snap["payloadB64"], validate=True),
+                    server_time_ms=int(snap.get("serverTimeMs", 0)), epoch=epoch)
+            self.transfers.release(t.transfer_id, map_id=t.from_map, epoch=epoch)
+        except (httpx.HTTPError, MapUnavailable, KeyError, ValueError, TypeError,
+                TransferError) as exc:
+            log.warning("transfer_release_failed", extra={"fields": {
+                "transfer_id": t.transfer_id, "from_map": t.from_map, "error": repr(exc)}})
+            if self.transfers.get(t.transfer_id).active:
+                self.transfers.abort(t.transfer_id, AbortReason.CANCELLED)
+            await self._commit_transfers()
+            raise TransferError(TransferRefusal.SOURCE_UNAVAILABLE,
+                                f"{t.from_map} could not release the character") from exc
+        await self._commit_transfers()
+        state = await self.ledger.call(self.ledger.ledger.character_state, t.character)
+        return t, state
 
     async def transfer_result(self, transfer_id: str, *, map_id: str, phase: str,
                               epoch: int | None = None) -> tuple[Transfer, Lease | Fallback | None]:
@@ -238,6 +354,19 @@ class Orchestrator:
                                     f"{map_id} does not hold {partition}")
         return await self.ledger.call(self.ledger.ledger.ingest_snapshot, instance_id,
                                       partition, revision, payload, server_time_ms)
+
+    async def persist_snapshots(self, *, map_id: str, items: list[dict[str, Any]]
+                                ) -> list[str]:
+        """A batch of :meth:`persist_snapshot` (one flush of a map); per item the result
+        value or ``refused:<reason>`` (a stale character epoch does not fail the batch)."""
+        out: list[str] = []
+        for it in items:
+            try:
+                res = await self.persist_snapshot(map_id=map_id, **it)
+                out.append(res.value)
+            except TransferError as e:
+                out.append(f"refused:{e.code.value}")
+        return out
 
     async def persist_critical_event(self, ev: CriticalEventIn) -> CriticalAck:
         return await self.ledger.append_critical(ev)

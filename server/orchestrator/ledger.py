@@ -43,6 +43,7 @@ from server.persistence.models import Character, Planet, utcnow
 from server.persistence.orchestrator_models import (
     Checkpoint,
     CriticalEvent,
+    HostSetting,
     Inventory,
     MapInstance,
     MapSnapshot,
@@ -50,6 +51,12 @@ from server.persistence.orchestrator_models import (
 )
 
 T = TypeVar("T")
+
+#: Partition prefix of a character's state (``character:<auth key hash>``).
+CHARACTER_PARTITION = "character:"
+#: The pseudo instance under which character partitions are kept: a character's state
+#: belongs to the character, not to the map instance it happens to be on.
+CHARACTERS_INSTANCE = "characters"
 
 
 class LedgerError(RuntimeError):
@@ -347,6 +354,50 @@ class Ledger:
             info = None if cp is None else CheckpointInfo(cp.id or 0, cp.snapshots_written,
                                                           cp.last_event_seq)
         return Rehydrated(info, snaps, events)
+
+    def live_snapshots(self, instance_id: str) -> dict[str, SnapshotRecord]:
+        """partition -> newest snapshot of ``instance_id`` held now (checkpointed or not):
+        what a map process restarted under a running orchestrator starts from."""
+        return {part: SnapshotRecord(v.revision, v.server_time_ms, v.payload)
+                for (inst, part), v in self._snaps.items() if inst == instance_id}
+
+    def character_state(self, character_key: str) -> dict[str, Any] | None:
+        """A character's newest state: its snapshot (partition ``character:<key>`` of
+        :data:`CHARACTERS_INSTANCE`) with every later critical event applied (each event
+        payload's keys replace the snapshot's). ``None`` if nothing was ever stored.
+
+        The returned dict carries ``revision``, the newest revision included.
+        """
+        part = CHARACTER_PARTITION + character_key
+        snap = self._snaps.get((CHARACTERS_INSTANCE, part))
+        state: dict[str, Any] | None = None
+        revision = -1
+        if snap is not None:
+            state = json.loads(snap.payload)
+            revision = snap.revision
+        with self._session() as s:
+            rows = s.exec(select(CriticalEvent)
+                          .where(CriticalEvent.partition == part,
+                                 col(CriticalEvent.revision) > revision)
+                          .order_by(col(CriticalEvent.seq)))
+            for r in rows:
+                body = json.loads(r.payload_json).get("payload", {})
+                state = {**(state or {}), **body}
+                revision = max(revision, r.revision)
+        if state is not None:
+            state["revision"] = revision
+        return state
+
+    def host_value(self, name: str, default: Callable[[], str]) -> str:
+        """The host setting ``name``; on first use ``default()`` is stored and returned
+        (e.g. the salt of auth-key hashes, which must never change for a database)."""
+        with self._session() as s:
+            row = s.get(HostSetting, name)
+            if row is None:
+                row = HostSetting(name=name, value=default())
+                s.add(row)
+                s.commit()
+            return row.value
 
     # ---- characters (the existing ``character`` table) -------------------------------
     def resolve_character(self, auth_key_hash: str, *, world_seed: int,

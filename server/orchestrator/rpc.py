@@ -21,87 +21,49 @@ MapUnavailable 503 (+ ``Retry-After``), LedgerError 409, bad body 422.
 from __future__ import annotations
 
 import base64
-import hmac
-import math
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, Protocol
+from typing import Any
 
-import httpx
-import uvicorn
-from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
+from .control import (
+    SECRET_HEADER,
+    AckCompleteIn,
+    Body,
+    ControlClient,
+    Forbidden,
+    JoinNotice,
+    MapControl,
+    ReleaseIn,
+    StopIn,
+    TransferNotice,
+    control_server,
+    create_map_control_app,
+    install_error_handlers,
+    internal_guard,
+    out,
+)
 from .core import Orchestrator
 from .ledger import CriticalEventIn, InventoryOp, LedgerError
-from .mapconfig import MapConfig
-from .settings import is_loopback
-from .supervisor import MapUnavailable
-from .tokens import TokenDenied
-from .transfers import Fallback, Lease, TransferError
+from .transfers import Fallback, Lease
 
-SECRET_HEADER = "X-Internal-Secret"
+__all__ = ["SECRET_HEADER", "AckCompleteIn", "ControlClient", "Forbidden", "JoinNotice",
+           "MapControl", "ReleaseIn", "StopIn", "TransferNotice", "control_server",
+           "create_control_app", "create_map_control_app", "create_public_app",
+           "internal_guard"]
 
-
-class Forbidden(Exception):  # noqa: N818 - an HTTP refusal
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def internal_guard(secret: str) -> Callable[..., Awaitable[None]]:
-    """A dependency: loopback client and the right ``X-Internal-Secret``, else 403."""
-    expected = secret.encode()
-
-    async def guard(request: Request,
-                    x_internal_secret: Annotated[str | None, Header()] = None) -> None:
-        host = request.client.host if request.client is not None else ""
-        if not is_loopback(host):
-            raise Forbidden("NOT_LOOPBACK")
-        if x_internal_secret is None or not hmac.compare_digest(
-                x_internal_secret.encode(), expected):
-            raise Forbidden("BAD_SECRET")
-
-    return guard
+_out = out
 
 
 def _install_error_handlers(app: FastAPI) -> None:
-    async def forbidden(_: Request, e: Exception) -> JSONResponse:
-        assert isinstance(e, Forbidden)
-        return JSONResponse({"error": "forbidden", "reason": e.reason}, status_code=403)
-
-    async def denied(_: Request, e: Exception) -> JSONResponse:
-        assert isinstance(e, TokenDenied)
-        return JSONResponse(e.to_json(), status_code=403)
-
-    async def refused(_: Request, e: Exception) -> JSONResponse:
-        assert isinstance(e, TransferError)
-        return JSONResponse(e.to_json(), status_code=409)
-
-    async def unavailable(_: Request, e: Exception) -> JSONResponse:
-        assert isinstance(e, MapUnavailable)
-        return JSONResponse(e.to_json(), status_code=503,
-                            headers={"Retry-After": str(math.ceil(e.retry_after_ms / 1000))})
+    install_error_handlers(app)
 
     async def ledger_error(_: Request, e: Exception) -> JSONResponse:
         return JSONResponse({"error": "ledger_refused", "reason": type(e).__name__,
                              "detail": str(e)}, status_code=409)
 
-    app.add_exception_handler(Forbidden, forbidden)
-    app.add_exception_handler(TokenDenied, denied)
-    app.add_exception_handler(TransferError, refused)
-    app.add_exception_handler(MapUnavailable, unavailable)
     app.add_exception_handler(LedgerError, ledger_error)
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
-
-
-def _out(**kw: Any) -> dict[str, Any]:
-    """camelCase keys for a response."""
-    return {to_camel(k): v for k, v in kw.items()}
 
 
 # --- orchestrator bodies ---------------------------------------------------------------
@@ -115,6 +77,7 @@ class MapReadyIn(Body):
     map_id: str
     instance_id: str
     endpoint: str
+    control_url: str | None = None
 
 
 class HeartbeatIn(Body):
@@ -156,6 +119,20 @@ class SnapshotIn(Body):
     server_time_ms: int = 0
     payload_b64: str
     epoch: int | None = None
+
+
+class SnapshotItem(Body):
+    instance_id: str
+    partition: str = Field(max_length=128)
+    revision: int = Field(ge=0)
+    server_time_ms: int = 0
+    payload_b64: str
+    epoch: int | None = None
+
+
+class SnapshotBatchIn(Body):
+    map_id: str
+    items: list[SnapshotItem] = Field(max_length=4096)
 
 
 class RehydrateIn(Body):
@@ -219,7 +196,7 @@ def create_control_app(orch: Orchestrator) -> FastAPI:
 
     @r.post("/map-ready")
     async def map_ready(body: MapReadyIn) -> dict[str, Any]:
-        orch.supervisor.map_ready(body.map_id, body.endpoint)
+        orch.supervisor.map_ready(body.map_id, body.endpoint, body.control_url)
         return {"ok": True}
 
     @r.post("/map-heartbeat")
@@ -228,9 +205,9 @@ def create_control_app(orch: Orchestrator) -> FastAPI:
 
     @r.post("/redeem-join-ticket")
     async def redeem_join(body: RedeemIn) -> dict[str, Any]:
-        claims, lease = await orch.redeem_join(body.token, body.map_id)
+        claims, lease, state = await orch.redeem_join(body.token, body.map_id)
         return _out(join_id=claims.join_id, character_key=claims.auth_key_hash,
-                    character_id=claims.character_id, epoch=lease.epoch)
+                    character_id=claims.character_id, epoch=lease.epoch, state=state)
 
     @r.post("/player-left")
     async def player_left(body: PlayerLeftIn) -> dict[str, Any]:
@@ -248,9 +225,10 @@ def create_control_app(orch: Orchestrator) -> FastAPI:
 
     @r.post("/redeem-transfer-token")
     async def redeem_transfer(body: RedeemIn) -> dict[str, Any]:
-        t = await orch.redeem_transfer(body.token, body.map_id)
+        t, state = await orch.redeem_transfer(body.token, body.map_id)
         return _out(transfer_id=t.transfer_id, character_key=t.character,
-                    character_id=t.character_id, from_map_id=t.from_map, state=t.state.value)
+                    character_id=t.character_id, from_map_id=t.from_map,
+                    transfer_state=t.state.value, state=state)
 
     @r.post("/transfer-result")
     async def transfer_result(body: TransferResultIn) -> dict[str, Any]:
@@ -269,20 +247,35 @@ def create_control_app(orch: Orchestrator) -> FastAPI:
             epoch=body.epoch)
         return {"result": res.value}
 
+    @r.post("/persist-snapshots")
+    async def persist_snapshots(body: SnapshotBatchIn) -> dict[str, Any]:
+        """One flush of a map: many partitions; per item ``accepted`` / ``duplicate`` /
+        ``stale`` / ``refused:<reason>``."""
+        items = [dict(instance_id=it.instance_id, partition=it.partition,
+                      revision=it.revision, server_time_ms=it.server_time_ms,
+                      payload=base64.b64decode(it.payload_b64, validate=True), epoch=it.epoch)
+                 for it in body.items]
+        return {"results": await orch.persist_snapshots(map_id=body.map_id, items=items)}
+
     @r.post("/rehydrate")
     async def rehydrate(body: RehydrateIn) -> dict[str, Any]:
-        """A (re)started map instance's state: checkpointed snapshots + later events."""
+        """A (re)started map instance's state: the newest snapshot of each partition the
+        orchestrator holds (checkpointed, or ingested since while it kept running) and
+        every critical event of the instance newer than its partition's snapshot."""
         led = orch.ledger.ledger
         got = await orch.ledger.call(led.rehydrate, body.instance_id)
+        live = await orch.ledger.call(led.live_snapshots, body.instance_id)
+        events = [e for e in got.events
+                  if e.partition not in live or e.revision > live[e.partition].revision]
         return _out(
             checkpoint_id=got.checkpoint.checkpoint_id if got.checkpoint else None,
             snapshots=[_out(partition=part, revision=rec.revision,
                             server_time_ms=rec.server_time_ms,
                             payload_b64=base64.b64encode(rec.payload).decode())
-                       for (_, part), rec in sorted(got.snapshots.items())],
+                       for part, rec in sorted(live.items())],
             events=[_out(seq=e.seq, event_id=e.event_id, partition=e.partition,
                          revision=e.revision, kind=e.kind, payload=e.payload)
-                    for e in got.events])
+                    for e in events])
 
     @r.post("/persist-critical-event")
     async def persist_critical(body: CriticalEventBody) -> dict[str, Any]:
@@ -298,121 +291,3 @@ def create_control_app(orch: Orchestrator) -> FastAPI:
     return app
 
 
-# --- map process -----------------------------------------------------------------------
-
-
-class JoinNotice(Body):
-    """An issued JoinTicket announced to its map (reserve a spawn)."""
-
-    join_id: str
-    character_key: str
-    character_id: int | None = None
-    expires_at_ms: int
-
-
-class TransferNotice(Body):
-    """An incoming transfer announced to the destination (load state, reserve spawn)."""
-
-    transfer_id: str
-    character_key: str
-    character_id: int | None = None
-    from_map_id: str
-    expires_at_ms: int
-
-
-class StopIn(Body):
-    instance_id: str
-
-
-class AckCompleteIn(Body):
-    transfer_id: str
-    epoch: int
-
-
-class ReleaseIn(Body):
-    transfer_id: str
-    character_key: str
-
-
-class MapControl(Protocol):
-    """What a map process does for the orchestrator (implemented by the map runtime)."""
-
-    async def start_instance(self, config: MapConfig) -> dict[str, Any]: ...
-    async def stop_instance(self, instance_id: str) -> dict[str, Any]: ...
-    async def validate_join_ticket(self, notice: JoinNotice) -> dict[str, Any]: ...
-    async def prepare_incoming_transfer(self, notice: TransferNotice) -> dict[str, Any]: ...
-    async def ack_transfer_complete(self, transfer_id: str, epoch: int) -> dict[str, Any]: ...
-    async def release_character(self, transfer_id: str, character_key: str) -> dict[str, Any]: ...
-    async def health(self) -> dict[str, Any]: ...
-
-
-def create_map_control_app(handler: MapControl, secret: str) -> FastAPI:
-    """A map process's ``/control/*`` routes and ``GET /health`` (loopback + secret)."""
-    app = FastAPI(title="planet map control", dependencies=[Depends(internal_guard(secret))])
-    _install_error_handlers(app)
-    r = APIRouter(prefix="/control")
-
-    @app.get("/health")
-    async def health() -> dict[str, Any]:
-        return await handler.health()
-
-    @r.post("/start-instance")
-    async def start_instance(config: MapConfig) -> dict[str, Any]:
-        return await handler.start_instance(config)
-
-    @r.post("/stop-instance")
-    async def stop_instance(body: StopIn) -> dict[str, Any]:
-        return await handler.stop_instance(body.instance_id)
-
-    @r.post("/validate-join-ticket")
-    async def validate_join_ticket(body: JoinNotice) -> dict[str, Any]:
-        return await handler.validate_join_ticket(body)
-
-    @r.post("/prepare-incoming-transfer")
-    async def prepare_incoming_transfer(body: TransferNotice) -> dict[str, Any]:
-        return await handler.prepare_incoming_transfer(body)
-
-    @r.post("/ack-transfer-complete")
-    async def ack_transfer_complete(body: AckCompleteIn) -> dict[str, Any]:
-        return await handler.ack_transfer_complete(body.transfer_id, body.epoch)
-
-    @r.post("/release-character")
-    async def release_character(body: ReleaseIn) -> dict[str, Any]:
-        return await handler.release_character(body.transfer_id, body.character_key)
-
-    app.include_router(r)
-    return app
-
-
-# --- transport helpers -----------------------------------------------------------------
-
-
-def control_server(app: FastAPI, host: str, port: int) -> uvicorn.Server:
-    """A uvicorn server for a control app; refuses a non-loopback ``host``.
-
-    Raises:
-        ValueError: ``host`` is not a loopback address.
-    """
-    if not is_loopback(host):
-        raise ValueError(f"control RPC must bind to loopback, not {host!r}")
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                            lifespan="off")
-    return uvicorn.Server(config)
-
-
-class ControlClient:
-    """JSON POSTs to a control app with the secret header (httpx, keep-alive)."""
-
-    def __init__(self, base_url: str, secret: str, *, timeout_s: float = 2.0,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout_s,
-                                         headers={SECRET_HEADER: secret}, transport=transport)
-
-    async def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
-        return await self._client.post(path, json=body)
-
-    async def get(self, path: str) -> httpx.Response:
-        return await self._client.get(path)
-
-    async def aclose(self) -> None:
-        await self._client.aclose()

@@ -74,8 +74,9 @@ class OrchestratorSettings(BaseSettings):
     map_quarantine_ms: int = Field(60_000, ge=10, description="ORCH_MAP_QUARANTINE_MS")
     internal_rpc_secret: SecretStr = Field(default_factory=_random_secret,
                                            description="ORCH_INTERNAL_RPC_SECRET")
-    map_control_port_base: int = Field(9100, ge=1024, le=65000,
-                                       description="MAP_CONTROL_PORT_BASE")
+    map_control_port_base: int = Field(
+        9100, ge=0, le=65000,
+        description="MAP_CONTROL_PORT_BASE; map i listens on base + i (0: any free port)")
 
     # --- ours ----------------------------------------------------------------------------
     host_secret: SecretStr = Field(default_factory=_random_secret,
@@ -88,7 +89,14 @@ class OrchestratorSettings(BaseSettings):
     restart_backoff_max_ms: int = Field(8_000, ge=0)
     supervisor_poll_ms: int = Field(200, ge=5)
     control_host: str = Field("127.0.0.1", description="loopback address of the control RPC")
-    orch_control_port: int = Field(9099, ge=0, le=65535)
+    orch_control_port: int = Field(9099, ge=0, le=65535,
+                                   description="the orchestrator's control app (0: any)")
+    map_game_port_base: int = Field(
+        0, ge=0, le=65000, description="map i's game WebSocket port = base + i (0: any free "
+        "port; set it when a firewall must know the ports)")
+    advertise_host: str | None = Field(
+        None, description="host in the game endpoints given to clients (default: the bind "
+        "host; 127.0.0.1 for a wildcard bind)")
     world_seed: int = Field(1, ge=0, le=(1 << 63) - 1)
     default_planet_index: int = Field(0, ge=0, le=64)
     database_url: str | None = Field(None, description="SQLAlchemy URL of the ledger")
@@ -106,3 +114,12 @@ class OrchestratorSettings(BaseSettings):
 
     def salt_bytes(self) -> bytes:
         return self.host_salt.get_secret_value().encode()
+
+
+def load_orchestrator_settings(**overrides: object) -> OrchestratorSettings:
+    """``PLANET_ORCH_*`` environment + defaults, with ``overrides`` on top.
+
+    Raises:
+        pydantic.ValidationError: a value is out of range (see the class).
+    """
+    return OrchestratorSettings(**overrides)  # type: ignore[arg-type]

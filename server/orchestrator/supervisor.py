@@ -119,6 +119,8 @@ class MapEntry:
     state: MapState = MapState.STOPPED
     handle: MapHandle | None = None
     endpoint: str | None = None
+    #: Base URL of the map process's ``/control/*`` app (from map-ready).
+    control_url: str | None = None
     started_ms: int = 0
     last_heartbeat_ms: int = 0
     restarts: deque[int] = field(default_factory=deque)
@@ -146,6 +148,8 @@ class MapSupervisor:
         self.clock_ms = clock_ms
         self.on_down = on_down
         self.maps: dict[str, MapEntry] = {}
+        #: Set at shutdown: exits are no longer crashes and nothing is restarted.
+        self.draining = False
 
     # ---- queries --------------------------------------------------------------------
     def is_available(self, map_id: str) -> bool:
@@ -190,12 +194,14 @@ class MapSupervisor:
             self.check_available(map_id)
         return e
 
-    def map_ready(self, map_id: str, endpoint: str | None = None) -> None:
+    def map_ready(self, map_id: str, endpoint: str | None = None,
+                  control_url: str | None = None) -> None:
         """The map process says it is up (``POST /orch/map-ready``)."""
         e = self.maps.get(map_id)
         if e is None or e.state not in (MapState.STARTING, MapState.HEALTHY):
             return
         e.endpoint = endpoint or e.endpoint
+        e.control_url = control_url or e.control_url
         e.state = MapState.HEALTHY
         e.last_heartbeat_ms = self.clock_ms()
 
@@ -227,6 +233,8 @@ class MapSupervisor:
 
     async def tick(self) -> None:
         """One supervision pass: reap exits, detect hangs, restart, end quarantines."""
+        if self.draining:
+            return
         now = self.clock_ms()
         for e in list(self.maps.values()):
             if e.state in (MapState.STARTING, MapState.HEALTHY):
@@ -267,6 +275,7 @@ class MapSupervisor:
         now = self.clock_ms()
         e.started_ms = now
         e.endpoint = None
+        e.control_url = None
         try:
             e.handle = await self.spawner.spawn(e.map_id, e.config)
         except Exception as exc:  # spawn failure = crash
@@ -291,6 +300,7 @@ class MapSupervisor:
         e.crashes += 1
         e.handle = None
         e.endpoint = None
+        e.control_url = None
         window_start = now - self.policy.restart_window_ms
         while e.restarts and e.restarts[0] <= window_start:
             e.restarts.popleft()
@@ -342,15 +352,21 @@ class SubprocessSpawner:
     """
 
     def __init__(self, argv: Callable[[str, Any], Sequence[str]], *,
-                 env: dict[str, str] | None = None, stderr: int | None = None) -> None:
+                 env: dict[str, str] | None = None, stderr: int | None = None,
+                 unset: Sequence[str] = ()) -> None:
         self.argv = argv
-        self.env = env or {}
+        self.env = env if env is not None else {}
         self.stderr = stderr
+        #: Variables of our environment the child must not inherit (database URLs).
+        self.unset = tuple(unset)
 
     async def spawn(self, map_id: str, config: Any) -> SubprocessHandle:
         args = list(self.argv(map_id, config))
+        env = {**os.environ, **self.env}
+        for name in self.unset:
+            env.pop(name, None)
         proc = await asyncio.create_subprocess_exec(
             *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-            stderr=self.stderr, env={**os.environ, **self.env},
+            stderr=self.stderr, env=env,
         )
         return SubprocessHandle(proc)

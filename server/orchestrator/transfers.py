@@ -86,6 +86,7 @@ class TransferRefusal(StrEnum):
     WRONG_MAP = "WRONG_MAP"
     STALE_EPOCH = "STALE_EPOCH"
     ALREADY_HELD = "ALREADY_HELD"
+    SOURCE_UNAVAILABLE = "SOURCE_UNAVAILABLE"
 
 
 class TransferError(Exception):

@@ -9,9 +9,11 @@
     transfer         transfer_id -> character, from/to map, state, reason (commit points)
     map_snapshot     (instance_id, partition) -> revision, payload; only newer revisions
     checkpoint       id -> when, snapshots written, last critical seq at that time
+    host_setting     name -> value: host-wide values that must survive restarts (the salt
+                     of auth-key hashes)
 
 Characters and chunk deltas stay in ``character`` / ``chunk_delta`` of ``models.py``.
-Alembic revision ``0002`` creates these tables.
+Alembic revision ``0002`` creates these tables, ``0003`` ``host_setting``.
 """
 
 from __future__ import annotations
@@ -98,6 +100,15 @@ class Checkpoint(SQLModel, table=True):
     last_event_seq: int = Field(sa_type=BigInteger)
 
 
+class HostSetting(SQLModel, table=True):
+    __tablename__ = "host_setting"
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
 #: Tables of this module (the Alembic filter includes them).
 ORCHESTRATOR_TABLES: tuple[str, ...] = ("map_instance", "inventory", "critical_event",
-                                        "transfer", "map_snapshot", "checkpoint")
+                                        "transfer", "map_snapshot", "checkpoint",
+                                        "host_setting")

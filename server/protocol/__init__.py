@@ -42,6 +42,7 @@ from .messages import (
     Hello,
     Join,
     JoinAccepted,
+    JoinWithTicket,
     LeaveReason,
     Message,
     Ping,
@@ -54,15 +55,18 @@ from .messages import (
     PoseSet,
     Quat,
     TerrainDelta,
+    TransferRequest,
+    TransferTo,
     Vec3,
     Welcome,
 )
-from .opcodes import CHANGELOG, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, Opcode
+from .opcodes import CHANGELOG, MIN_PROTOCOL_VERSION, MIN_VERSION_OF, PROTOCOL_VERSION, Opcode
 from .states import Role, SessionState
 
 __all__ = [
     "CHANGELOG",
     "MIN_PROTOCOL_VERSION",
+    "MIN_VERSION_OF",
     "PROTOCOL_VERSION",
     "ChunkData",
     "ChunkEncoding",
@@ -84,6 +88,7 @@ __all__ = [
     "InvalidValueError",
     "Join",
     "JoinAccepted",
+    "JoinWithTicket",
     "LeaveReason",
     "LocalProtocolError",
     "MalformedMessageError",
@@ -106,6 +111,8 @@ __all__ = [
     "SessionClosed",
     "SessionState",
     "TerrainDelta",
+    "TransferRequest",
+    "TransferTo",
     "UnexpectedMessageError",
     "UnknownOpcodeError",
     "UnsupportedVersionError",

@@ -13,6 +13,9 @@ little-endian. The layouts below are the contract with the Godot client (docs/pr
                encoding 2 (INCREMENTAL_ZSTD, v2, TERRAIN_DELTA only): u32 base_version,
                    u32 uncompressed_size, u32 n, n bytes zstd (sparse delta, format 0)
 
+Version 3 adds JOIN_WITH_TICKET (str ticket, str display_name), TRANSFER_REQUEST
+(str to_map_id) and TRANSFER_TO (str to_map_id, str endpoint, str token, u32 expires_in_ms).
+
 :func:`decode` raises only :class:`~.errors.RemoteProtocolError` subclasses, whatever bytes
 it is given; :func:`encode` cannot fail on a constructed message (messages validate
 themselves) except for :class:`~.errors.LocalProtocolError` on an unknown class.
@@ -45,6 +48,7 @@ from .messages import (
     Hello,
     Join,
     JoinAccepted,
+    JoinWithTicket,
     Message,
     Ping,
     PlayerLeft,
@@ -55,6 +59,8 @@ from .messages import (
     PoseFlags,
     PoseSet,
     TerrainDelta,
+    TransferRequest,
+    TransferTo,
     Welcome,
 )
 from .opcodes import Opcode
@@ -79,6 +85,8 @@ PING: Final = struct.Struct("<Id")
 PONG: Final = struct.Struct("<IddI")
 ERROR: Final = struct.Struct("<HI")  # code, context (+ str reason)
 GOODBYE: Final = struct.Struct("<H")  # code (+ str reason)
+# v3: JOIN_WITH_TICKET and TRANSFER_REQUEST are strings only; TRANSFER_TO ends with a u32
+TRANSFER_TO_EXPIRY: Final = U32  # expires_in_ms (after str to_map_id, endpoint, token)
 
 T = TypeVar("T")
 
@@ -245,6 +253,13 @@ def _enc_body(m: Message) -> bytes:
         return ERROR.pack(m.code, m.context) + _str(m.reason)
     if isinstance(m, Goodbye):
         return GOODBYE.pack(m.code) + _str(m.reason)
+    if isinstance(m, JoinWithTicket):
+        return _str(m.ticket) + _str(m.display_name)
+    if isinstance(m, TransferRequest):
+        return _str(m.to_map_id)
+    if isinstance(m, TransferTo):
+        return (_str(m.to_map_id) + _str(m.endpoint) + _str(m.token)
+                + TRANSFER_TO_EXPIRY.pack(m.expires_in_ms))
     raise LocalProtocolError(f"cannot encode {type(m).__name__}")
 
 
@@ -353,6 +368,20 @@ def _dec_goodbye(r: Reader) -> Message:
     return Goodbye(code, r.string())  # type: ignore[arg-type]
 
 
+def _dec_join_with_ticket(r: Reader) -> Message:
+    return JoinWithTicket(r.string(), r.string())
+
+
+def _dec_transfer_request(r: Reader) -> Message:
+    return TransferRequest(r.string())
+
+
+def _dec_transfer_to(r: Reader) -> Message:
+    to_map_id, endpoint, token = r.string(), r.string(), r.string()
+    (expires,) = r.unpack(TRANSFER_TO_EXPIRY)
+    return TransferTo(to_map_id, endpoint, token, expires)  # type: ignore[arg-type]
+
+
 DECODERS: Final[dict[Opcode, Callable[[Reader], Message]]] = {
     Opcode.HELLO: _dec_hello,
     Opcode.WELCOME: _dec_welcome,
@@ -371,6 +400,9 @@ DECODERS: Final[dict[Opcode, Callable[[Reader], Message]]] = {
     Opcode.PONG: _dec_pong,
     Opcode.ERROR: _dec_error,
     Opcode.GOODBYE: _dec_goodbye,
+    Opcode.JOIN_WITH_TICKET: _dec_join_with_ticket,
+    Opcode.TRANSFER_REQUEST: _dec_transfer_request,
+    Opcode.TRANSFER_TO: _dec_transfer_to,
 }
 
 

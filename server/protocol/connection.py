@@ -27,8 +27,15 @@ from .errors import (
     UnsupportedVersionError,
 )
 from .messages import MAX_REASON_BYTES, Error, Goodbye, Hello, Message, Welcome
-from .opcodes import CLIENT_TO_SERVER, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, SERVER_TO_CLIENT
-from .states import Role, SessionState, may_receive, may_send, next_state
+from .opcodes import (
+    CLIENT_TO_SERVER,
+    MIN_PROTOCOL_VERSION,
+    MIN_VERSION_OF,
+    PROTOCOL_VERSION,
+    SERVER_TO_CLIENT,
+    Opcode,
+)
+from .states import Role, SessionState, may_receive, may_send, next_state, version_allows
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +72,13 @@ class Connection:
     """
 
     role: Role
+    #: newest protocol version this end speaks (set by the subclasses)
+    max_version: int = PROTOCOL_VERSION
 
     def __init__(self, *, max_frame_bytes: int = 1 << 16) -> None:
         self.state = SessionState.AWAIT_HELLO
         self.max_frame_bytes = max_frame_bytes
+        #: the negotiated protocol version (None until HELLO/WELCOME)
         self.version: int | None = None
         #: Set when the session is over: close the WebSocket with this code and reason.
         self.close_code: int | None = None
@@ -92,6 +102,9 @@ class Connection:
             if opcode not in self._incoming:
                 raise UnexpectedMessageError(
                     f"{opcode.name} is never sent to the {self.role.value}")
+            if not self.version_allows(opcode):
+                raise UnexpectedMessageError(
+                    f"{opcode.name} needs protocol version {MIN_VERSION_OF[opcode]}")
             if not may_receive(self.role, self.state, opcode):
                 raise UnexpectedMessageError(
                     f"{opcode.name} is not allowed in state {self.state.value}")
@@ -115,12 +128,25 @@ class Connection:
 
     # ---- output -------------------------------------------------------------------------
 
+    def version_allows(self, opcode: Opcode) -> bool:
+        """True if this session's protocol version carries ``opcode`` (the negotiated
+        version, or before negotiation the newest this end offers)."""
+        return version_allows(self.version if self.version is not None else self.max_version,
+                              opcode)
+
     def send(self, msg: Message) -> None:
         """Queue ``msg`` for sending and apply its state transition.
 
         Raises:
-            LocalProtocolError: ``msg`` is not legal for this role in the current state.
+            LocalProtocolError: ``msg`` is not legal for this role in the current state, or
+                needs a newer protocol version than the session's (e.g. TRANSFER_TO to a
+                session that negotiated version 2).
         """
+        if not self.version_allows(msg.OPCODE):
+            raise LocalProtocolError(
+                f"{msg.OPCODE.name} needs protocol version {MIN_VERSION_OF[msg.OPCODE]}, "
+                + (f"the session speaks {self.version}" if self.version is not None
+                   else f"this end speaks at most {self.max_version}"))
         if not may_send(self.role, self.state, msg.OPCODE):
             raise LocalProtocolError(
                 f"{self.role.value} may not send {msg.OPCODE.name} in state {self.state.value}")
@@ -181,7 +207,11 @@ class Connection:
 
 class ServerConnection(Connection):
     """The server's end. Answers HELLO itself (version negotiation); the caller answers
-    JOIN with :class:`~.messages.JoinAccepted` (or a fatal :class:`~.messages.Error`).
+    JOIN and JOIN_WITH_TICKET (v3) with :class:`~.messages.JoinAccepted` (or a fatal
+    :class:`~.messages.Error`, e.g. 4010 TICKET_DENIED) and TRANSFER_REQUEST (v3) with
+    :class:`~.messages.TransferTo` then GOODBYE 1000 (or the notice 4103 TRANSFER_REFUSED).
+    The v3 messages are refused (4002) from a session that negotiated an older version,
+    and sending TRANSFER_TO to one raises :class:`~.errors.LocalProtocolError`.
 
     Args:
         tick_rate_hz, server_name: reported in WELCOME.
@@ -215,7 +245,8 @@ class ServerConnection(Connection):
 
 class ClientConnection(Connection):
     """The client's end. Call ``send(Hello(...))`` first (:meth:`hello` does it), then
-    ``send(Join(...))`` (allowed before WELCOME arrives).
+    ``send(Join(...))`` or ``send(JoinWithTicket(...))`` (allowed before WELCOME arrives;
+    the ticket needs ``max_version >= 3`` and, once WELCOME came, a session of version 3).
 
     Args:
         max_frame_bytes: largest frame accepted from the server, bytes.

@@ -44,10 +44,15 @@ class ErrorCode(IntEnum):
     SERVER_FULL = 4007
     HANDSHAKE_TIMEOUT = 4008
     SLOW_CONSUMER = 4009  #: the client does not read its frames fast enough
+    #: v3: a join ticket / transfer token was refused (reason ``"<REASON>: <detail>;
+    #: re-bootstrap: POST /orch/bootstrap"``)
+    TICKET_DENIED = 4010
     # ---- non-fatal notices ----
     CHUNK_OUT_OF_RANGE = 4100  #: subscription refused: outside the planet or the view radius
     TOO_MANY_SUBSCRIPTIONS = 4101
     TRANSFORM_REJECTED = 4102  #: the world refused a transform (context = RejectReason)
+    #: v3: a TRANSFER_REQUEST was refused; the session stays on its map (context 0)
+    TRANSFER_REFUSED = 4103
 
     @property
     def fatal(self) -> bool:

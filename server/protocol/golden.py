@@ -30,6 +30,7 @@ from .messages import (
     Hello,
     Join,
     JoinAccepted,
+    JoinWithTicket,
     LeaveReason,
     Message,
     Ping,
@@ -40,6 +41,8 @@ from .messages import (
     Pose,
     PoseSet,
     TerrainDelta,
+    TransferRequest,
+    TransferTo,
     Welcome,
 )
 from .opcodes import MIN_PROTOCOL_VERSION, PROTOCOL_VERSION
@@ -54,6 +57,10 @@ EXAMPLE_PAYLOAD: Final = bytes.fromhex("28b52ffd200739000000010005007f02")
 #: ``u8 0, u16 2, (u16 5, i8 -128, u8 0), (u16 6, i8 -3, u8 1)`` (protocol v2 incremental).
 EXAMPLE_INCREMENTAL: Final = bytes.fromhex(
     "28b52ffd200b590000000200050080000600fd01")
+
+#: v3 examples: a join ticket and a transfer token are opaque printable ASCII to clients.
+EXAMPLE_TICKET: Final = "v1.jt.eyJtYXBJZCI6InBsYW5ldC0wIn0.c2lnbmF0dXJl"
+EXAMPLE_TOKEN: Final = "v1.tt.eyJ0b01hcElkIjoicGxhbmV0LTEifQ.c2lnbmF0dXJl"
 
 _BODY = Pose((967.25, 1.5, -117.5), (0.5, 0.5, 0.5, 0.5))  # f32-exact values
 _HEAD = Pose((0.0, 1.625, 0.0), (0.0, 0.0, 0.0, 1.0))
@@ -92,6 +99,15 @@ def examples() -> list[tuple[str, Message]]:
         ("pong", Pong(5, 12.5, 1764000000.25, 1237)),
         ("error", Error(int(ErrorCode.CHUNK_OUT_OF_RANGE), "chunk (99, 0, 0) is too far", 1)),
         ("goodbye", Goodbye(int(ErrorCode.GOING_AWAY), "server shutting down")),
+        # ---- protocol version 3 ----
+        ("join_with_ticket", JoinWithTicket(EXAMPLE_TICKET, "Ada")),
+        ("transfer_request", TransferRequest("planet-1")),
+        ("transfer_to", TransferTo("planet-1", "ws://127.0.0.1:7781", EXAMPLE_TOKEN, 30000)),
+        ("error_ticket_denied", Error(int(ErrorCode.TICKET_DENIED),
+                                      "EXPIRED: ticket expired 1200 ms ago; re-bootstrap: "
+                                      "POST /orch/bootstrap")),
+        ("error_transfer_refused", Error(int(ErrorCode.TRANSFER_REFUSED),
+                                         "QUARANTINED: planet-1 (retry after 52000 ms)")),
     ]
 
 

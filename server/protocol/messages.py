@@ -9,6 +9,7 @@ seconds, rotations as unit quaternions ``(x, y, z, w)``. Byte layouts: ``docs/pr
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import ClassVar, Final
@@ -33,6 +34,9 @@ MAX_UNCOMPRESSED_BYTES: Final = 1 << 22
 MAX_ABS_POSITION_M: Final = 1.0e7  #: |coordinate| of any position, metres
 MAX_ABS_QUAT: Final = 1.01  #: |component| of a quaternion
 MAX_RADIUS_M: Final = 1000.0  #: sanity bound of an edit radius (the world enforces the real one)
+MAX_TICKET_BYTES: Final = 2048  #: v3: join ticket / transfer token (printable ASCII)
+MAX_MAP_ID_BYTES: Final = 64  #: v3: map id, ``[a-z0-9-]``
+MAX_ENDPOINT_BYTES: Final = 256  #: v3: TRANSFER_TO endpoint (a ``ws://`` / ``wss://`` URL)
 U8: Final = 0xFF
 U16: Final = 0xFFFF
 U32: Final = 0xFFFFFFFF
@@ -118,6 +122,37 @@ def check_str(name: str, value: str, max_bytes: int) -> None:
         raise ValueError(f"{name} is not encodable as UTF-8") from e
     if n > max_bytes:
         raise ValueError(f"{name} is {n} bytes, the limit is {max_bytes}")
+
+
+_TOKEN_RE: Final = re.compile(r"[\x21-\x7e]+")
+_MAP_ID_RE: Final = re.compile(r"[a-z0-9-]+")
+
+
+def check_token(name: str, value: str, max_bytes: int = MAX_TICKET_BYTES) -> None:
+    """Raise ``ValueError`` unless ``value`` is 1..``max_bytes`` printable ASCII characters
+    (0x21..0x7e: no space, no control, nothing outside ASCII) - a join ticket or transfer
+    token, opaque to the client."""
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a string")
+    if not 1 <= len(value) <= max_bytes:
+        # len() counts characters; non-ASCII ones are refused below, so this is bytes too
+        raise ValueError(f"{name} is {len(value)} characters, it must be 1..{max_bytes} bytes")
+    if _TOKEN_RE.fullmatch(value) is None:
+        bad = next(ch for ch in value if not "\x21" <= ch <= "\x7e")
+        raise ValueError(f"{name} holds {bad!r}: only printable ASCII 0x21..0x7e is allowed")
+
+
+def check_map_id(name: str, value: str) -> None:
+    """Raise ``ValueError`` unless ``value`` is a map id: 1..64 characters of ``[a-z0-9-]``
+    (e.g. ``planet-1``)."""
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a string")
+    if not 1 <= len(value) <= MAX_MAP_ID_BYTES:
+        raise ValueError(f"{name} is {len(value)} characters, it must be 1..{MAX_MAP_ID_BYTES}"
+                         " bytes")
+    if _MAP_ID_RE.fullmatch(value) is None:
+        bad = next(ch for ch in value if not (ch == "-" or "a" <= ch <= "z" or "0" <= ch <= "9"))
+        raise ValueError(f"{name} holds {bad!r}: only [a-z0-9-] is allowed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -494,10 +529,66 @@ class Goodbye(Message):
         check_str("reason", self.reason, MAX_REASON_BYTES)
 
 
+# ---- protocol version 3: orchestrator join tickets and map transfers -------------------
+
+
+@dataclass(frozen=True, slots=True)
+class JoinWithTicket(Message):
+    """C->S (v3): enter the world of a map process with a ``ticket`` from the orchestrator
+    (``POST /orch/bootstrap``) or the ``token`` of a :class:`TransferTo`. Legal where JOIN
+    is; answered with JOIN_ACCEPTED or a fatal ERROR 4010 TICKET_DENIED.
+
+    ``ticket``: 1..2048 bytes of printable ASCII (0x21..0x7e), opaque to the client;
+    ``display_name``: at most 32 UTF-8 bytes.
+    """
+
+    OPCODE: ClassVar[Opcode] = Opcode.JOIN_WITH_TICKET
+    ticket: str
+    display_name: str = ""
+
+    def __post_init__(self) -> None:
+        check_token("ticket", self.ticket)
+        check_str("display_name", self.display_name, MAX_DISPLAY_NAME_BYTES)
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRequest(Message):
+    """C->S (v3, JOINED): move my character to map ``to_map_id`` (1..64 bytes of
+    ``[a-z0-9-]``). Answered with :class:`TransferTo` (then GOODBYE 1000) or a non-fatal
+    ERROR 4103 TRANSFER_REFUSED."""
+
+    OPCODE: ClassVar[Opcode] = Opcode.TRANSFER_REQUEST
+    to_map_id: str
+
+    def __post_init__(self) -> None:
+        check_map_id("to_map_id", self.to_map_id)
+
+
+@dataclass(frozen=True, slots=True)
+class TransferTo(Message):
+    """S->C (v3, JOINED): the character leaves this map for ``to_map_id``. The server then
+    says GOODBYE 1000 and closes; the client connects to ``endpoint`` (a WebSocket URL, at
+    most 256 bytes), sends HELLO and JOIN_WITH_TICKET(``token``) within ``expires_in_ms``
+    milliseconds. ``token``: 1..2048 bytes of printable ASCII."""
+
+    OPCODE: ClassVar[Opcode] = Opcode.TRANSFER_TO
+    to_map_id: str
+    endpoint: str
+    token: str
+    expires_in_ms: int
+
+    def __post_init__(self) -> None:
+        check_map_id("to_map_id", self.to_map_id)
+        check_str("endpoint", self.endpoint, MAX_ENDPOINT_BYTES)
+        check_token("token", self.token)
+        check_int("expires_in_ms", self.expires_in_ms, 0, U32)
+
+
 #: Opcode -> message class.
 MESSAGE_TYPES: Final[dict[Opcode, type[Message]]] = {
     cls.OPCODE: cls
     for cls in (Hello, Welcome, Join, JoinAccepted, ChunkSubscribe, ChunkUnsubscribe,
                 ChunkState, TerrainDelta, EditRequest, EditResult, PlayerTransform,
-                PlayerStates, PlayerLeft, Ping, Pong, Error, Goodbye)
+                PlayerStates, PlayerLeft, Ping, Pong, Error, Goodbye, JoinWithTicket,
+                TransferRequest, TransferTo)
 }

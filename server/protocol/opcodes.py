@@ -7,12 +7,17 @@ next to its opcode below and in full in ``docs/protocol.md``. All integers littl
 planet-centred); ``quat`` is 4 x f32 (x, y, z, w); ``coord`` is 3 x i32 (chunk coordinates).
 
 The GDScript client mirrors :class:`Opcode` name-for-name and ordinal-for-ordinal
-(``godot_project/net/``); ``tests/server/test_docs.py`` checks the table in docs/protocol.md.
+(``godot_project/net/``); ``tests/server/test_protocol_docs.py`` checks the table in
+docs/protocol.md.
 
 Changelog:
     1 (2026-11-24): first version.
     2 (2026-11-24): chunk entry encoding 2 INCREMENTAL_ZSTD in TERRAIN_DELTA (the voxels
         changed since a base version the client holds).
+    3 (2026-11-24): JOIN_WITH_TICKET, TRANSFER_REQUEST, TRANSFER_TO; error 4010
+        TICKET_DENIED and notice 4103 TRANSFER_REFUSED (orchestrator join tickets and map
+        transfers). A session that negotiated an older version never sends or receives the
+        three new messages (:data:`MIN_VERSION_OF`).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from enum import IntEnum
 from typing import Final
 
 #: Version this implementation speaks (the newest it knows).
-PROTOCOL_VERSION: Final = 2
+PROTOCOL_VERSION: Final = 3
 #: Oldest version this implementation still accepts.
 MIN_PROTOCOL_VERSION: Final = 1
 
@@ -30,6 +35,8 @@ CHANGELOG: Final[dict[int, str]] = {
     1: "first version: handshake, join, chunk streaming, terrain edits, transforms, ping",
     2: "TERRAIN_DELTA chunk entries may use encoding 2 INCREMENTAL_ZSTD (changes since a base "
        "version)",
+    3: "JOIN_WITH_TICKET, TRANSFER_REQUEST, TRANSFER_TO; error 4010 TICKET_DENIED and notice "
+       "4103 TRANSFER_REFUSED (orchestrator join tickets and map transfers)",
 }
 
 
@@ -58,16 +65,30 @@ class Opcode(IntEnum):
     PONG = 15  # S->C  u32 nonce, f64 client_time_s, f64 server_time_s, u32 server_tick
     ERROR = 16  # S->C  u16 code, u32 context, str reason
     GOODBYE = 17  # both  u16 code, str reason
+    # ---- protocol version 3 (orchestrator join tickets and map transfers) ----
+    JOIN_WITH_TICKET = 18  # C->S  str ticket, str display_name
+    TRANSFER_REQUEST = 19  # C->S  str to_map_id
+    TRANSFER_TO = 20  # S->C  str to_map_id, str endpoint, str token, u32 expires_in_ms
 
 
 #: Opcodes a client may send; every other opcode is server-to-client only (GOODBYE is both).
 CLIENT_TO_SERVER: Final = frozenset({
     Opcode.HELLO, Opcode.JOIN, Opcode.CHUNK_SUBSCRIBE, Opcode.CHUNK_UNSUBSCRIBE,
     Opcode.EDIT_REQUEST, Opcode.PLAYER_TRANSFORM, Opcode.PING, Opcode.GOODBYE,
+    Opcode.JOIN_WITH_TICKET, Opcode.TRANSFER_REQUEST,
 })
 #: Opcodes a server may send.
 SERVER_TO_CLIENT: Final = frozenset({
     Opcode.WELCOME, Opcode.JOIN_ACCEPTED, Opcode.CHUNK_STATE, Opcode.TERRAIN_DELTA,
     Opcode.EDIT_RESULT, Opcode.PLAYER_STATES, Opcode.PLAYER_LEFT, Opcode.PONG, Opcode.ERROR,
-    Opcode.GOODBYE,
+    Opcode.GOODBYE, Opcode.TRANSFER_TO,
 })
+
+#: Opcodes that need a newer protocol version than 1: ``opcode -> first version``. A session
+#: that negotiated an older version treats them as unexpected (4002) when received and
+#: refuses to send them (:class:`~.errors.LocalProtocolError`).
+MIN_VERSION_OF: Final[dict[Opcode, int]] = {
+    Opcode.JOIN_WITH_TICKET: 3,
+    Opcode.TRANSFER_REQUEST: 3,
+    Opcode.TRANSFER_TO: 3,
+}

@@ -14,6 +14,12 @@ The server moves to AWAIT_JOIN when it *sends* WELCOME and to JOINED when it *se
 JOIN_ACCEPTED; the client moves when it *receives* them. The client may send JOIN right
 after HELLO without waiting (pipelining), so the server's AWAIT_HELLO accepts only HELLO but
 its AWAIT_JOIN accepts JOIN.
+
+Protocol version 3: JOIN_WITH_TICKET is legal wherever JOIN is (and leads to JOINED the same
+way, through JOIN_ACCEPTED), TRANSFER_REQUEST (client to server) and TRANSFER_TO (server to
+client) in JOINED. These three also need the negotiated version to be at least
+:data:`~.opcodes.MIN_VERSION_OF` (:func:`version_allows`); the connection classes check it on
+top of this table. After TRANSFER_TO the server says GOODBYE 1000 and the session is CLOSED.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Final
 
-from .opcodes import Opcode
+from .opcodes import MIN_VERSION_OF, Opcode
 
 
 class SessionState(Enum):
@@ -46,29 +52,30 @@ O = Opcode  # noqa: E741 - short alias keeps the table readable
 #: (role, state) -> opcodes that side may RECEIVE in that state.
 RECEIVE: Final[dict[tuple[Role, SessionState], frozenset[Opcode]]] = {
     (Role.SERVER, S.AWAIT_HELLO): frozenset({O.HELLO, O.GOODBYE}),
-    (Role.SERVER, S.AWAIT_JOIN): frozenset({O.JOIN, O.PING, O.GOODBYE}),
+    (Role.SERVER, S.AWAIT_JOIN): frozenset({O.JOIN, O.JOIN_WITH_TICKET, O.PING, O.GOODBYE}),
     (Role.SERVER, S.JOINED): frozenset({
         O.CHUNK_SUBSCRIBE, O.CHUNK_UNSUBSCRIBE, O.EDIT_REQUEST, O.PLAYER_TRANSFORM, O.PING,
-        O.GOODBYE,
+        O.GOODBYE, O.TRANSFER_REQUEST,
     }),
     (Role.SERVER, S.CLOSED): frozenset(),
     (Role.CLIENT, S.AWAIT_HELLO): frozenset({O.WELCOME, O.ERROR, O.GOODBYE}),
     (Role.CLIENT, S.AWAIT_JOIN): frozenset({O.JOIN_ACCEPTED, O.PONG, O.ERROR, O.GOODBYE}),
     (Role.CLIENT, S.JOINED): frozenset({
         O.CHUNK_STATE, O.TERRAIN_DELTA, O.EDIT_RESULT, O.PLAYER_STATES, O.PLAYER_LEFT, O.PONG,
-        O.ERROR, O.GOODBYE,
+        O.ERROR, O.GOODBYE, O.TRANSFER_TO,
     }),
     (Role.CLIENT, S.CLOSED): frozenset(),
 }
 
-#: (role, state) -> opcodes that side may SEND in that state (the client may pipeline JOIN).
+#: (role, state) -> opcodes that side may SEND in that state (the client may pipeline JOIN
+#: or JOIN_WITH_TICKET).
 SEND: Final[dict[tuple[Role, SessionState], frozenset[Opcode]]] = {
     (Role.SERVER, S.AWAIT_HELLO): frozenset({O.WELCOME, O.ERROR, O.GOODBYE}),
     (Role.SERVER, S.AWAIT_JOIN): frozenset({O.JOIN_ACCEPTED, O.PONG, O.ERROR, O.GOODBYE}),
     (Role.SERVER, S.JOINED): RECEIVE[(Role.CLIENT, S.JOINED)],
     (Role.SERVER, S.CLOSED): frozenset(),
-    (Role.CLIENT, S.AWAIT_HELLO): frozenset({O.HELLO, O.JOIN, O.GOODBYE}),
-    (Role.CLIENT, S.AWAIT_JOIN): frozenset({O.JOIN, O.PING, O.GOODBYE}),
+    (Role.CLIENT, S.AWAIT_HELLO): frozenset({O.HELLO, O.JOIN, O.JOIN_WITH_TICKET, O.GOODBYE}),
+    (Role.CLIENT, S.AWAIT_JOIN): frozenset({O.JOIN, O.JOIN_WITH_TICKET, O.PING, O.GOODBYE}),
     (Role.CLIENT, S.JOINED): RECEIVE[(Role.SERVER, S.JOINED)],
     (Role.CLIENT, S.CLOSED): frozenset(),
 }
@@ -91,6 +98,13 @@ def may_receive(role: Role, state: SessionState, opcode: Opcode) -> bool:
 def may_send(role: Role, state: SessionState, opcode: Opcode) -> bool:
     """True if ``role`` may send ``opcode`` while in ``state``."""
     return opcode in SEND[(role, state)]
+
+
+def version_allows(version: int | None, opcode: Opcode) -> bool:
+    """True if a session that negotiated ``version`` may carry ``opcode`` (``None``: not
+    negotiated yet, e.g. a client that pipelines JOIN_WITH_TICKET before WELCOME; the caller
+    then checks the version it offered)."""
+    return version is None or version >= MIN_VERSION_OF.get(opcode, 1)
 
 
 def next_state(role: Role, state: SessionState, opcode: Opcode) -> SessionState:

@@ -9,6 +9,7 @@ the database stack (persistence depends on the world, never the reverse; checked
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 Vec3 = tuple[float, float, float]
 Quat = tuple[float, float, float, float]
@@ -62,3 +63,37 @@ class FlushBatch:
     characters: list[CharacterRecord] = field(default_factory=list)
     loose_canisters: list[CanisterRecord] = field(default_factory=list)
     deleted_canisters: list[int] = field(default_factory=list)
+
+
+class WorldPersistence(Protocol):
+    """What :class:`server.world.World` needs from its persistence.
+
+    Implemented by :class:`server.persistence.WorldStore` (one process owning the
+    database: ``planet-server serve --single``) and by
+    :class:`server.mapproc.remote_store.RemoteStore` (a map process: reads come from the
+    orchestrator's rehydrate answer, writes become snapshot pushes; it opens no database).
+    ``planet_id`` is the store's id of the planet row (opaque to the world).
+    """
+
+    def open_planet(self, world_seed: int, planet_index: int,
+                    config_json: str) -> PlanetRecord: ...
+
+    def load_chunk_versions(self, planet_id: int) -> dict[ChunkCoord, int]: ...
+
+    def load_chunk_delta(self, planet_id: int,
+                         coord: ChunkCoord) -> tuple[int, bytes] | None: ...
+
+    def load_loose_canisters(self, planet_id: int) -> list[CanisterRecord]: ...
+
+    def max_canister_id(self, planet_id: int | None = None) -> int: ...
+
+    def find_character(self, planet_id: int, key_hash: str) -> CharacterRecord | None: ...
+
+    def create_character(self, planet_id: int, key_hash: str, position: Vec3,
+                         rotation: Quat) -> int: ...
+
+    def save_character(self, planet_id: int, rec: CharacterRecord) -> None: ...
+
+    def save_batch(self, planet_id: int, batch: FlushBatch) -> None: ...
+
+    def close(self) -> None: ...

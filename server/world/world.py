@@ -54,7 +54,7 @@ from .types import (
 if TYPE_CHECKING:
     import numpy.typing as npt
 
-    from server.persistence.store import WorldStore
+    from .records import WorldPersistence
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class World:
     def __init__(
         self,
         config: WorldConfig,
-        store: WorldStore | None = None,
+        store: WorldPersistence | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -225,7 +225,6 @@ class World:
             CharacterInUseError: that character is already online.
         """
         del now  # joins are not rate limited here (the session layer does that)
-        n = self.config.canisters_per_player
         if auth_key is None:
             rec = CharacterRecord(0, self.spawn_position(), IDENTITY, self._new_canisters(None))
             character_id: int | None = None
@@ -242,6 +241,43 @@ class World:
             found = next((r for r in self._leaving if r.id == found.id), found)
             rec = found
             character_id = rec.id
+        return self._add_player(rec, character_id)
+
+    def join_record(self, rec: CharacterRecord | None, character_id: int | None,
+                    *, canister_id_base: int | None = None) -> PlayerState:
+        """Add a player whose identity and state the orchestrator resolved (map process).
+
+        ``rec`` is the character's saved state on this map (None: a new character, or a
+        disposable one when ``character_id`` is None, at :meth:`spawn_position` with
+        empty canisters). New canisters of a persistent character get the ids
+        ``canister_id_base + slot`` (so ids stay unique on every map it visits); a
+        position outside this planet's grid is replaced by the spawn position.
+
+        Raises:
+            CharacterInUseError: that character is already online here.
+        """
+        if character_id is not None and character_id in self._online_characters:
+            raise CharacterInUseError("character already online")
+        if rec is None:
+            if character_id is not None and canister_id_base is not None:
+                cans = [CanisterRecord(canister_id_base + slot, 0, character_id, slot)
+                        for slot in range(self.config.canisters_per_player)]
+            else:
+                cans = self._new_canisters(character_id)
+            rec = CharacterRecord(character_id or 0, self.spawn_position(), IDENTITY, cans)
+        elif not self._in_world(rec.position):
+            rec = CharacterRecord(rec.id, self.spawn_position(), IDENTITY, rec.canisters)
+        return self._add_player(rec, character_id)
+
+    def character_record(self, player_id: int) -> CharacterRecord | None:
+        """The saveable state of an online persistent character (None otherwise)."""
+        p = self._players.get(player_id)
+        if p is None or p.character_id is None:
+            return None
+        return self._character_record(p)
+
+    def _add_player(self, rec: CharacterRecord, character_id: int | None) -> PlayerState:
+        n = self.config.canisters_per_player
         pid = self._next_player
         self._next_player += 1
         canisters = [0] * n

@@ -202,7 +202,7 @@ class GameServer:
         env = dict(os.environ)
         env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
         self.log_path = log_path
-        cmd = [sys.executable, "-m", "server", "serve", "--data", str(data_dir)]
+        cmd = [sys.executable, "-m", "server", "serve", "--single", "--data", str(data_dir)]
         cmd += ["--host", "127.0.0.1", "--port", "0", *args]
         self.proc = stack.enter_context(spawn(cmd, env, log_path))
         self.port = 0

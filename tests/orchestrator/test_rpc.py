@@ -24,6 +24,7 @@ from server.orchestrator.rpc import (
 )
 from server.orchestrator.settings import OrchestratorSettings
 from server.orchestrator.supervisor import MapState
+from server.orchestrator.transfers import TransferState
 
 SECRET = "s3cret-for-tests"
 RAW_KEY = "very-private-auth-key-123"
@@ -60,6 +61,17 @@ async def orch(tmp_path):
     aled = AsyncLedger(Ledger(f"sqlite:///{tmp_path / 'orch.db'}"))
     o = Orchestrator(settings, aled, spawner)
     spawner.orch = o
+    o.released = []  # type: ignore[attr-defined]
+
+    async def fake_map_call(map_id: str, path: str, body: dict) -> dict:
+        """The source map's /control/release-character: its epoch, no snapshot."""
+        assert path == "/control/release-character"
+        lease = o.registry.holder(body["characterKey"])
+        assert lease is not None and lease.map_id == map_id
+        o.released.append((map_id, body["transferId"]))  # type: ignore[attr-defined]
+        return {"epoch": lease.epoch, "snapshot": None}
+
+    o.map_call = fake_map_call  # type: ignore[method-assign]
     yield o
     await aled.close()
 
@@ -150,17 +162,20 @@ async def test_bootstrap_join_transfer_over_rpc(orch, caplog):
         assert orch.supervisor.spawner.spawned == ["planet-0", "planet-1"]  # lazily spawned
         r = await c.post("/orch/redeem-transfer-token", json={"mapId": "planet-1",
                                                               "token": tr["token"]})
-        assert r.status_code == 200 and r.json()["state"] == "destination_accepted"
+        # accepted by the destination, then released by the source (asked by the
+        # orchestrator through /control/release-character)
+        assert r.status_code == 200 and r.json()["transferState"] == "source_released"
+        assert orch.released == [("planet-0", tr["transferId"])]
+        t = orch.transfers.get(tr["transferId"])
+        assert t.state is TransferState.SOURCE_RELEASED
+        assert t.history[-1] is TransferState.DESTINATION_ACCEPTED
         r = await c.post("/orch/redeem-transfer-token", json={"mapId": "planet-1",
                                                               "token": tr["token"]})
         assert r.status_code == 403 and r.json()["reason"] == "REPLAYED"
         r = await c.post("/orch/transfer-result", json={
-            "transferId": tr["transferId"], "mapId": "planet-1", "phase": "completed"})
-        assert r.status_code == 409 and r.json()["reason"] == "ILLEGAL_TRANSITION"
-        r = await c.post("/orch/transfer-result", json={
             "transferId": tr["transferId"], "mapId": "planet-0", "phase": "released",
             "epoch": epoch})
-        assert r.status_code == 200 and r.json()["state"] == "source_released"
+        assert r.status_code == 409 and r.json()["reason"] == "ILLEGAL_TRANSITION"
         r = await c.post("/orch/transfer-result", json={
             "transferId": tr["transferId"], "mapId": "planet-1", "phase": "completed"})
         assert r.status_code == 200
@@ -312,7 +327,10 @@ async def test_destination_crash_mid_transfer_returns_to_source(orch):
         await asyncio.sleep(0.05)  # the ledger records the abort
         t = orch.transfers.get(tr["transferId"])
         assert t.state.value == "aborted" and t.fallback.map_id == "planet-0"
-        assert orch.registry.holder(joined["characterKey"]).epoch == joined["epoch"]
+        # the source had released (on redeem): it gets a fresh lease and a join ticket
+        held = orch.registry.holder(joined["characterKey"])
+        assert held.map_id == "planet-0" and held.epoch > joined["epoch"]
+        assert t.fallback.join_ticket is not None
         assert orch.supervisor.is_available("planet-0")
         assert orch.ledger.ledger.transfer_state(tr["transferId"]) == "aborted"
         r = await c.post("/orch/transfer-result", json={

@@ -1,4 +1,5 @@
-"""Dependency direction: shared_gen <- server.world <- server.persistence.
+"""Dependency direction: shared_gen <- server.world <- server.persistence, and map
+processes (server.mapproc) free of the database stack.
 
 The world runs without the database stack (in-memory worlds, the Python client), and
 neither package knows about the wire layer.
@@ -27,6 +28,10 @@ def imported_after(module: str) -> set[str]:
     ("server.world", {"sqlalchemy", "sqlmodel", "alembic", "server.persistence",
                       "server.net", "server.protocol", "websockets"}),
     ("server.persistence", {"server.net", "server.protocol", "websockets"}),
+    # a map process never touches the database: only the orchestrator writes it (seed 004)
+    ("server.mapproc.runtime", {"sqlalchemy", "sqlmodel", "alembic", "server.persistence",
+                                "server.app", "server.store_writer"}),
+    ("server.orchestrator.control", {"sqlalchemy", "sqlmodel", "alembic"}),
 ])
 def test_import_direction(module, forbidden):
     assert not imported_after(module) & forbidden

@@ -23,7 +23,7 @@ def schema_diff(engine):
 def test_upgrade_head_matches_models(db_url):
     engine = make_engine(db_url())
     upgrade_to_head(engine)
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == "0003"
     assert set(models.TABLES) <= set(inspect(engine).get_table_names())
     assert schema_diff(engine) == []
     upgrade_to_head(engine)  # idempotent

@@ -13,7 +13,7 @@ from server_helpers import along_surface, below
 from test_server_integration import joined, server_voxels
 
 from server.client import GameClient
-from server.protocol import EditMode
+from server.protocol import PROTOCOL_VERSION, EditMode
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -41,7 +41,7 @@ async def test_v2_incremental_v1_whole_and_mismatch_resubscribes(start_server: A
     await old.join(None, "v1-peer")
     coords = await old.subscribe_around()
     await old.wait_for(lambda: all(k in old.chunks for k in coords), 20)
-    assert b.welcome is not None and b.welcome.version == 2
+    assert b.welcome is not None and b.welcome.version == PROTOCOL_VERSION
     assert old.welcome is not None and old.welcome.version == 1
 
     newest = await _dig_many(a, 10)

@@ -29,6 +29,7 @@ from server.protocol import (
     InvalidValueError,
     Join,
     JoinAccepted,
+    JoinWithTicket,
     LeaveReason,
     MalformedMessageError,
     Message,
@@ -42,6 +43,8 @@ from server.protocol import (
     PoseSet,
     RemoteProtocolError,
     TerrainDelta,
+    TransferRequest,
+    TransferTo,
     UnknownOpcodeError,
     Welcome,
     decode,
@@ -72,6 +75,13 @@ chunk = st.one_of(
     st.builds(ChunkData, coord, u32, payload, st.integers(0, 1 << 22)),
 )
 versions = st.integers(0, 0xFFFF)
+# v3: tickets / tokens are 1..2048 printable ASCII, map ids 1..64 of [a-z0-9-]
+printable = st.characters(min_codepoint=0x21, max_codepoint=0x7E)
+token = st.text(printable, min_size=1, max_size=40) | st.text(printable, min_size=2040,
+                                                              max_size=2048)
+map_id = st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyz0123456789-"), min_size=1,
+                 max_size=64)
+endpoint = st.text(max_size=60)
 incremental_chunk = st.builds(
     lambda c, base, step, p, n: ChunkData(c, base + step, p, n, base_version=base),
     coord, st.integers(0, 0xFFFF0000), st.integers(1, 0xFFFF), payload, st.integers(0, 1 << 22))
@@ -100,6 +110,9 @@ messages: st.SearchStrategy[Message] = st.one_of(
     st.builds(Pong, u32, f64, f64, u32),
     st.builds(Error, u16, text, u32),
     st.builds(Goodbye, u16, text),
+    st.builds(JoinWithTicket, token, text),
+    st.builds(TransferRequest, map_id),
+    st.builds(TransferTo, map_id, endpoint, token, u32),
 )
 
 
@@ -182,7 +195,7 @@ def test_mutated_frames_raise_only_protocol_errors(frame: bytes,
 
 
 def test_unknown_opcodes() -> None:
-    for op in (0, 18, 0x7F, 0xFF):
+    for op in (0, 21, 0x7F, 0xFF):
         with pytest.raises(UnknownOpcodeError):
             decode(bytes([op, 0]))
     with pytest.raises(MalformedMessageError):
@@ -282,3 +295,97 @@ def test_protocol_core_needs_no_sockets_or_asyncio() -> None:
                          cwd=ROOT, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+# ---- protocol version 3: JOIN_WITH_TICKET, TRANSFER_REQUEST, TRANSFER_TO ----------------
+
+
+def _s(b: bytes) -> bytes:
+    """A ``str`` field packed by hand: u16 length + bytes."""
+    return struct.pack("<H", len(b)) + b
+
+
+def test_v3_layouts_by_hand() -> None:
+    """The documented v3 layouts, packed independently of the codec."""
+    assert encode(JoinWithTicket("t.k-1~", "Ada")) == (
+        bytes([18, 0]) + _s(b"t.k-1~") + _s(b"Ada"))
+    assert encode(JoinWithTicket("x")) == bytes([18, 0]) + _s(b"x") + _s(b"")
+    assert encode(TransferRequest("planet-1")) == bytes([19, 0]) + _s(b"planet-1")
+    frame = encode(TransferTo("planet-1", "ws://127.0.0.1:7781", "tok", 30000))
+    assert frame == (bytes([20, 0]) + _s(b"planet-1") + _s(b"ws://127.0.0.1:7781") + _s(b"tok")
+                     + struct.pack("<I", 30000))
+    assert decode(frame) == TransferTo("planet-1", "ws://127.0.0.1:7781", "tok", 30000)
+    assert (Opcode.JOIN_WITH_TICKET, Opcode.TRANSFER_REQUEST, Opcode.TRANSFER_TO) == (18, 19, 20)
+    doc = {f["name"]: f for f in golden_document()["frames"]}
+    assert doc["transfer_to"]["hex"].endswith(struct.pack("<I", 30000).hex())
+    assert doc["transfer_request"]["hex"] == (bytes([19, 0]) + _s(b"planet-1")).hex()
+
+
+def test_v3_limits_at_the_edges() -> None:
+    big = "~" * 2048
+    assert decode(encode(JoinWithTicket(big, "n" * 32))) == JoinWithTicket(big, "n" * 32)
+    assert decode(encode(TransferRequest("a" * 64))) == TransferRequest("a" * 64)
+    to = TransferTo("0-z", "w" * 256, big, 0xFFFFFFFF)
+    assert decode(encode(to)) == to
+    assert decode(encode(TransferTo("m", "", "!", 0))) == TransferTo("m", "", "!", 0)
+
+
+@pytest.mark.parametrize("ticket", ["", "~" * 2049, "has space", "tab\t", "nul\0", "del\x7f",
+                                    "caf\u00e9", "\u2603"])
+def test_bad_tickets_are_invalid_4004(ticket: str) -> None:
+    with pytest.raises(ValueError):
+        JoinWithTicket(ticket)
+    with pytest.raises(ValueError):
+        TransferTo("planet-1", "ws://h:1", ticket, 1)
+    raw = ticket.encode("utf-8")
+    with pytest.raises(InvalidValueError, match="ticket") as e:
+        decode(bytes([18, 0]) + _s(raw) + _s(b""))
+    assert e.value.code == 4004
+    with pytest.raises(InvalidValueError, match="token") as e:
+        decode(bytes([20, 0]) + _s(b"planet-1") + _s(b"ws://h:1") + _s(raw)
+               + struct.pack("<I", 1))
+    assert e.value.code == 4004
+
+
+@pytest.mark.parametrize("map_id", ["", "a" * 65, "Planet-1", "planet_1", "planet 1", "planète",
+                                    "planet/1", "planet.1"])
+def test_bad_map_ids_are_invalid_4004(map_id: str) -> None:
+    with pytest.raises(ValueError):
+        TransferRequest(map_id)
+    with pytest.raises(ValueError):
+        TransferTo(map_id, "ws://h:1", "t", 1)
+    raw = map_id.encode("utf-8")
+    with pytest.raises(InvalidValueError, match="to_map_id") as e:
+        decode(bytes([19, 0]) + _s(raw))
+    assert e.value.code == 4004
+    with pytest.raises(InvalidValueError, match="to_map_id") as e:
+        decode(bytes([20, 0]) + _s(raw) + _s(b"ws://h:1") + _s(b"t") + struct.pack("<I", 1))
+    assert e.value.code == 4004
+
+
+def test_v3_oversize_strings_and_bad_utf8() -> None:
+    with pytest.raises(InvalidValueError, match="endpoint") as e:
+        decode(bytes([20, 0]) + _s(b"m") + _s(b"w" * 257) + _s(b"t") + struct.pack("<I", 1))
+    assert e.value.code == 4004
+    with pytest.raises(ValueError):
+        TransferTo("m", "w" * 257, "t", 1)
+    with pytest.raises(ValueError):
+        TransferTo("m", "w", "t", -1)
+    with pytest.raises(InvalidValueError, match="display_name"):
+        decode(bytes([18, 0]) + _s(b"t") + _s(b"n" * 33))
+    # invalid UTF-8 is malformed (4000) as in every str field
+    with pytest.raises(MalformedMessageError) as m:
+        decode(bytes([18, 0]) + _s(b"\xff\xfe") + _s(b""))
+    assert m.value.code == 4000
+
+
+def test_v3_truncated_and_trailing_are_malformed_4000() -> None:
+    for msg in (JoinWithTicket("abc", "Ada"), TransferRequest("planet-1"),
+                TransferTo("planet-1", "ws://127.0.0.1:1", "tok", 5)):
+        frame = encode(msg)
+        for cut in range(len(frame)):
+            with pytest.raises(RemoteProtocolError) as e:
+                decode(frame[:cut])
+            assert e.value.code == 4000, (msg, cut)
+        with pytest.raises(MalformedMessageError):
+            decode(frame + b"\0")

@@ -20,6 +20,7 @@ from server.protocol import (
     Hello,
     Join,
     JoinAccepted,
+    JoinWithTicket,
     LocalProtocolError,
     Opcode,
     ProtocolViolation,
@@ -27,6 +28,8 @@ from server.protocol import (
     ServerConnection,
     SessionClosed,
     SessionState,
+    TransferRequest,
+    TransferTo,
     Welcome,
     decode,
     encode,
@@ -57,7 +60,7 @@ def joined_pair() -> tuple[ServerConnection, ClientConnection]:
     events = pipe(server, client)
     assert [type(e) for e in events] == [Welcome, JoinAccepted]
     assert server.state is client.state is SessionState.JOINED
-    assert client.version == server.version == PROTOCOL_VERSION == 2
+    assert client.version == server.version == PROTOCOL_VERSION == 3
     return server, client
 
 
@@ -65,7 +68,7 @@ def test_handshake_sequence() -> None:
     joined_pair()
 
 
-def test_v1_client_still_accepted_by_a_v2_server() -> None:
+def test_v1_client_still_accepted_by_a_v3_server() -> None:
     server = ServerConnection()
     server.receive_data(encode(Hello(1, 1, "old-client")))
     server.events_received()
@@ -75,7 +78,7 @@ def test_v1_client_still_accepted_by_a_v2_server() -> None:
 
 
 def test_version_negotiation_picks_highest_common() -> None:
-    server = ServerConnection(min_version=1, max_version=3)
+    server = ServerConnection(min_version=1, max_version=4)
     server.receive_data(encode(Hello(2, 1)))
     (welcome,) = [decode(f) for f in server.data_to_send()]
     assert isinstance(welcome, Welcome) and welcome.version == 2 and welcome.min_version == 1
@@ -194,3 +197,168 @@ def test_fuzzed_session_never_raises(frames: list[bytes]) -> None:
             assert ev.code >= 1000
     for out in server.data_to_send():
         decode(out)  # whatever the server sends is well-formed
+
+
+# ---- protocol version 3: join tickets and transfers -------------------------------------
+
+TICKET = JoinWithTicket("v1.jt.abc~DEF-123", "Ada")
+ORDER = TransferTo("planet-1", "ws://127.0.0.1:7781", "v1.tt.xyz", 30000)
+
+
+def ticket_pair(client_max: int = 3, server_max: int = 3,
+                pipelined: bool = True) -> tuple[ServerConnection, ClientConnection]:
+    """HELLO + JOIN_WITH_TICKET (pipelined or after WELCOME), JOIN_ACCEPTED: both JOINED."""
+    server = ServerConnection(max_version=server_max)
+    client = ClientConnection(max_version=client_max)
+    client.hello("test")
+    if not pipelined:
+        pipe(client, server)
+        assert [type(e) for e in pipe(server, client)] == [Welcome]
+    client.send(TICKET)
+    events = pipe(client, server)
+    assert [type(e) for e in events] == ([Hello, JoinWithTicket] if pipelined
+                                         else [JoinWithTicket])
+    assert events[-1] == TICKET and server.state is SessionState.AWAIT_JOIN
+    server.send(ACCEPT)
+    assert server.state is SessionState.JOINED
+    events = pipe(server, client)
+    assert type(events[-1]) is JoinAccepted and client.state is SessionState.JOINED
+    return server, client
+
+
+@pytest.mark.parametrize("pipelined", [True, False])
+def test_join_with_ticket_then_transfer(pipelined: bool) -> None:
+    server, client = ticket_pair(pipelined=pipelined)
+    assert server.version == client.version == 3
+    client.send(TransferRequest("planet-1"))
+    assert pipe(client, server) == [TransferRequest("planet-1")]
+    # a refusal is a non-fatal notice: both stay JOINED
+    server.send(Error(int(ErrorCode.TRANSFER_REFUSED), "QUARANTINED: planet-1 (retry after 5 ms)"))
+    (err,) = pipe(server, client)
+    assert isinstance(err, Error) and err.code == 4103 and not ErrorCode.TRANSFER_REFUSED.fatal
+    assert server.state is client.state is SessionState.JOINED
+    # the order, then GOODBYE 1000 "transferred to <map>"
+    client.send(TransferRequest("planet-1"))
+    pipe(client, server)
+    server.send(ORDER)
+    server.close(ErrorCode.NORMAL, "transferred to planet-1")
+    events = pipe(server, client)
+    assert events == [ORDER, SessionClosed(1000, "transferred to planet-1")]
+    assert client.state is server.state is SessionState.CLOSED
+    assert client.close_code == 1000
+
+
+def test_ticket_denied_is_fatal_4010() -> None:
+    server = ServerConnection()
+    client = ClientConnection()
+    client.hello()
+    client.send(TICKET)
+    pipe(client, server)
+    reason = "EXPIRED: ticket expired 5 ms ago; re-bootstrap: POST /orch/bootstrap"
+    server.send(Error(int(ErrorCode.TICKET_DENIED), reason))
+    assert server.state is SessionState.CLOSED and server.close_code == 4010
+    events = pipe(server, client)
+    assert isinstance(events[-2], Error) and events[-2].code == 4010
+    assert events[-1] == SessionClosed(4010, reason)
+    assert client.close_code == 4010 and ErrorCode.TICKET_DENIED.fatal
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_v3_messages_received_by_an_older_session_are_4002(version: int) -> None:
+    # JOIN_WITH_TICKET to a server that negotiated < 3 (an old client pipelining it)
+    server = ServerConnection()
+    server.receive_data(encode(Hello(version, 1)))
+    server.data_to_send()
+    assert server.version == version
+    server.receive_data(encode(TICKET))
+    (ev,) = [e for e in server.events_received() if isinstance(e, ProtocolViolation)]
+    assert ev.code == ErrorCode.UNEXPECTED_MESSAGE
+    assert ev.reason == "JOIN_WITH_TICKET needs protocol version 3"
+    (err,) = [decode(f) for f in server.data_to_send()]
+    assert isinstance(err, Error) and err.code == 4002 and server.close_code == 4002
+    # ... and by a server that speaks only up to 2 (whatever the client offers)
+    old = ServerConnection(max_version=2)
+    old.receive_data(encode(Hello(3, 1)))
+    old.receive_data(encode(TICKET))
+    assert old.version == 2 and old.close_code == 4002
+    # TRANSFER_REQUEST in a JOINED session that negotiated < 3
+    server = ServerConnection()
+    server.receive_data(encode(Hello(version, 1)))
+    server.receive_data(encode(Join("", "x")))
+    server.send(ACCEPT)
+    server.receive_data(encode(TransferRequest("planet-1")))
+    violations = [e for e in server.events_received() if isinstance(e, ProtocolViolation)]
+    assert violations == [ProtocolViolation(ErrorCode.UNEXPECTED_MESSAGE,
+                                            "TRANSFER_REQUEST needs protocol version 3")]
+    # TRANSFER_TO to a client whose session negotiated < 3
+    client = ClientConnection()
+    client.hello()
+    client.receive_data(encode(Welcome(version, 1, 20, 65536)))
+    client.receive_data(encode(ACCEPT))
+    assert client.state is SessionState.JOINED
+    client.data_to_send()
+    client.receive_data(encode(ORDER))
+    assert client.close_code == 4002
+    (bye,) = [decode(f) for f in client.data_to_send()]
+    assert isinstance(bye, Goodbye) and bye.code == 4002 and "version 3" in bye.reason
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_v3_messages_sent_on_an_older_session_are_local_errors(version: int) -> None:
+    server = ServerConnection()
+    server.receive_data(encode(Hello(version, 1)))
+    server.receive_data(encode(Join("", "x")))
+    server.send(ACCEPT)
+    assert server.state is SessionState.JOINED and server.version == version
+    with pytest.raises(LocalProtocolError, match="TRANSFER_TO needs protocol version 3"):
+        server.send(ORDER)
+    assert server.state is SessionState.JOINED  # nothing queued, nothing changed
+    assert all(decode(f).OPCODE is not Opcode.TRANSFER_TO for f in server.data_to_send())
+    # a client offering at most 2 cannot pipeline JOIN_WITH_TICKET ...
+    client = ClientConnection(max_version=2)
+    client.hello()
+    with pytest.raises(LocalProtocolError, match="JOIN_WITH_TICKET"):
+        client.send(TICKET)
+    # ... and a v3 client whose server chose < 3 cannot send it or TRANSFER_REQUEST
+    client = ClientConnection()
+    client.hello()
+    client.receive_data(encode(Welcome(version, 1, 20, 65536)))
+    with pytest.raises(LocalProtocolError, match="JOIN_WITH_TICKET"):
+        client.send(TICKET)
+    client.send(Join("", "x"))
+    client.receive_data(encode(ACCEPT))
+    with pytest.raises(LocalProtocolError, match="TRANSFER_REQUEST"):
+        client.send(TransferRequest("planet-1"))
+
+
+def test_v3_state_table() -> None:
+    """JOIN_WITH_TICKET where JOIN is; TRANSFER_REQUEST / TRANSFER_TO only in JOINED."""
+    for state in (SessionState.AWAIT_HELLO, SessionState.AWAIT_JOIN, SessionState.JOINED):
+        for role in Role:
+            assert may_receive(role, state, Opcode.JOIN_WITH_TICKET) == may_receive(
+                role, state, Opcode.JOIN)
+            assert (Opcode.JOIN_WITH_TICKET in SEND[(role, state)]) == (
+                Opcode.JOIN in SEND[(role, state)])
+    joined = SessionState.JOINED
+    assert {s for s in SessionState if may_receive(Role.SERVER, s, Opcode.TRANSFER_REQUEST)} == {
+        joined}
+    assert {s for s in SessionState if may_receive(Role.CLIENT, s, Opcode.TRANSFER_TO)} == {
+        joined}
+    assert not any(may_receive(Role.CLIENT, s, Opcode.TRANSFER_REQUEST) for s in SessionState)
+    assert not any(may_receive(Role.SERVER, s, Opcode.TRANSFER_TO) for s in SessionState)
+    # a TRANSFER_REQUEST before joining is 4002, as is TRANSFER_TO before JOIN_ACCEPTED
+    server = ServerConnection()
+    server.receive_data(encode(Hello(3, 1)))
+    server.receive_data(encode(TransferRequest("planet-1")))
+    assert server.close_code == 4002
+    client = ClientConnection()
+    client.hello()
+    client.receive_data(encode(Welcome(3, 1, 20, 65536)))
+    client.receive_data(encode(ORDER))
+    assert client.close_code == 4002
+    # direction: a server receiving TRANSFER_TO / a client receiving JOIN_WITH_TICKET
+    server, client = ticket_pair()
+    server.receive_data(encode(ORDER))
+    assert server.close_code == 4002
+    client.receive_data(encode(TICKET))
+    assert client.close_code == 4002

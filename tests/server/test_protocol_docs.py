@@ -5,7 +5,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from server.protocol import MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, ErrorCode, Opcode, encode
+from server.protocol import (
+    MIN_PROTOCOL_VERSION,
+    PROTOCOL_VERSION,
+    ErrorCode,
+    JoinWithTicket,
+    Opcode,
+    TransferRequest,
+    TransferTo,
+    encode,
+)
 from server.protocol.golden import examples
 from server.protocol.opcodes import CHANGELOG, CLIENT_TO_SERVER, SERVER_TO_CLIENT
 
@@ -53,3 +62,21 @@ def test_documented_fixed_sizes() -> None:
     assert sizes["ping"] == 14 and sizes["pong"] == 26 and sizes["player_left"] == 7
     assert sizes["join_accepted"] == 67 + 4 * 2 and "JOIN_ACCEPTED (4): 67 + 4 n" in DOC
     assert sizes["edit_result_accepted"] == 18 + 16 * 2
+
+
+def test_documented_v3_sizes_and_sections() -> None:
+    ex = dict(examples())
+    jwt, req, to = ex["join_with_ticket"], ex["transfer_request"], ex["transfer_to"]
+    assert isinstance(jwt, JoinWithTicket) and isinstance(req, TransferRequest)
+    assert isinstance(to, TransferTo)
+    assert len(encode(jwt)) == 6 + len(jwt.ticket) + len(jwt.display_name)
+    assert "JOIN_WITH_TICKET (18), version 3, client to server: 6 + t + d bytes" in DOC
+    assert len(encode(req)) == 4 + len(req.to_map_id)
+    assert "TRANSFER_REQUEST (19), version 3, client to server: 4 + m bytes" in DOC
+    assert len(encode(to)) == 12 + len(to.to_map_id) + len(to.endpoint) + len(to.token)
+    assert "TRANSFER_TO (20), version 3, server to client: 12 + m + e + t bytes" in DOC
+    assert "Opcode 0 and 21..255 are unknown" in DOC
+    flow = section("### 2.4 Joining through the orchestrator and transfers")
+    for word in ("/orch/bootstrap", "JOIN_WITH_TICKET", "TRANSFER_REQUEST", "TRANSFER_TO",
+                 "4010", "4103", "GOODBYE 1000"):
+        assert word in flow, word
