@@ -5,8 +5,11 @@ extends Node
 ## [code]tools/godot --path godot_project -- --server ws://HOST:PORT [--spectator]
 ## [--auth-key-file PATH] [--world-seed N --planet P][/code]
 ##
-## * [code]--server URL[/code]: the game server (ws:// or wss://, host and port). The network
-##   layer joins it; without it the client views a planet offline.
+## * [code]--server URL[/code]: where to play. [code]http://HOST:PORT[/code] or
+##   [code]https://...[/code]: the orchestrator ([code]planet-server serve[/code]); the client
+##   bootstraps there and joins the map process it names (a ticket). [code]ws://HOST:PORT[/code]
+##   or [code]wss://...[/code]: one game server joined directly ([code]serve --single[/code]).
+##   Without it the client views a planet offline.
 ## * [code]--spectator[/code]: the desktop spectator even when OpenXR is available.
 ## * [code]--auth-key-file PATH[/code]: file holding the player's key (read by the net layer).
 ## * [code]--world-seed N[/code] (0 .. 2^63 - 1), [code]--planet P[/code] (index, >= 0): the
@@ -23,6 +26,8 @@ const SEED_MAX := 9223372036854775807
 var server_url := ""
 var server_host := ""
 var server_port := 0
+## True when [member server_url] is an orchestrator (http:// or https://).
+var server_bootstrap := false
 var spectator := false
 var auth_key_file := ""
 var world_seed := DEFAULT_WORLD_SEED
@@ -116,24 +121,33 @@ static func _is_seed(text: String) -> bool:
 
 
 func _set_server(url: String) -> void:
-	var rest := ""
-	if url.begins_with("ws://"):
-		rest = url.substr(5)
-	elif url.begins_with("wss://"):
-		rest = url.substr(6)
-	else:
-		errors.append("--server must be ws://HOST:PORT or wss://HOST:PORT, got '%s'" % url)
+	var scheme := url.substr(0, url.find("://")) if url.find("://") > 0 else ""
+	var default_port: int = {"http": 80, "https": 443}.get(scheme, 0)
+	if scheme not in ["ws", "wss", "http", "https"]:
+		errors.append(
+			(
+				"--server must be http://HOST:PORT (orchestrator) or ws://HOST:PORT (one server),"
+				+ " got '%s'" % url
+			)
+		)
 		return
+	var rest := url.substr(scheme.length() + 3)
 	var hostport := rest.split("/", true, 1)[0]
 	var colon := hostport.rfind(":")
+	if hostport.begins_with("[") and hostport.rfind("]") > colon:
+		colon = -1  # an IPv6 address without a port
 	var port_text := hostport.substr(colon + 1) if colon > 0 else ""
 	var port := port_text.to_int() if port_text.is_valid_int() else 0
+	if colon <= 0 and default_port > 0 and not hostport.is_empty():
+		port = default_port
+		colon = hostport.length()
 	if colon <= 0 or port < 1 or port > 65535:
 		errors.append("--server needs a host and a port 1-65535, got '%s'" % url)
 		return
 	server_url = url
 	server_host = hostport.substr(0, colon).trim_prefix("[").trim_suffix("]")
-	server_port = port_text.to_int()
+	server_port = port
+	server_bootstrap = default_port > 0
 
 
 ## A one-line summary for logs and the HUD.

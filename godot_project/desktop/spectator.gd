@@ -4,8 +4,9 @@ extends Node3D
 ## follows one of [member follow_targets] (the net layer adds the players' nodes there),
 ## and a HUD. A parallel scene to the VR one, not a branch inside it.
 ##
-## Keys: Tab follows the next target, F returns to free flight (actions ps_follow_next,
-## ps_free_fly). The terrain tool is on mouse and keyboard ([PSDesktopToolInput]:
+## Keys: Tab follows the next target, F returns to free flight, T asks the server for a
+## transfer to the next planet ("planet-<index + 1>"; actions ps_follow_next, ps_free_fly,
+## ps_transfer_next). The terrain tool is on mouse and keyboard ([PSDesktopToolInput]:
 ## left click applies, wheel or [ ] change the radius, M / 1 / 2 / 3 the mode). With
 ## [code]--server URL[/code] a [PSNetSession] joins that server and the tool edits through
 ## it; offline the tool only previews. The net layer sets [member connection],
@@ -146,6 +147,20 @@ func _unhandled_input(event: InputEvent) -> void:
 		follow_next()
 	elif event.is_action_pressed(&"ps_free_fly"):
 		follow(null)
+	elif event.is_action_pressed(&"ps_transfer_next"):
+		request_next_planet()
+
+
+## Ask the server to move this player to the next planet (key T). Returns the map id asked
+## for, or "" (offline, not joined); a refusal shows on the HUD.
+func request_next_planet() -> String:
+	if session == null:
+		hud.show_message("Transfers need a server (--server)")
+		return ""
+	var to := session.request_next_planet()
+	if not to.is_empty():
+		hud.show_message("Transfer to %s requested" % to)
+	return to
 
 
 func _process(delta: float) -> void:
@@ -238,7 +253,7 @@ static func _join(a: String, b: String) -> String:
 
 
 static func _ensure_actions() -> void:
-	var keys := {&"ps_follow_next": KEY_TAB, &"ps_free_fly": KEY_F}
+	var keys := {&"ps_follow_next": KEY_TAB, &"ps_free_fly": KEY_F, &"ps_transfer_next": KEY_T}
 	for action: StringName in keys:
 		if InputMap.has_action(action):
 			continue

@@ -5,6 +5,7 @@ extends Node
 ##
 ## [code]tools/godot --headless --xr-mode off --path godot_project res://net/autotest.tscn --
 ## --server ws://HOST:PORT --world-seed N --planet P --view-radius 2 --autotest ACTIONS.json[/code]
+## ([code]--server http://HOST:PORT[/code]: through the orchestrator's bootstrap)
 ##
 ## ACTIONS.json: [code]{"output": "/abs/report.json", "actions": [{"do": ...}, ...]}[/code]
 ## with, in order:
@@ -23,6 +24,12 @@ extends Node
 ## {"do": "wait_foreign", "coord": [x, y, z]}     a newer version of that chunk (an edit by
 ##                                                someone else) and its new mesh
 ## {"do": "wait_rejoin"}          the session is lost and joined again (server restart)
+## {"do": "transfer", "to": "planet-1", "expect": "joined" | "refused", "name": N,
+##  "wait_terrain": true}
+##     TRANSFER_REQUEST (to: default the next planet); "joined": waits for TRANSFER_TO and
+##     the new map's JOIN_ACCEPTED (its spawn becomes the spawn of later actions), then
+##     for the terrain around it; "refused": waits for ERROR 4103 and the HUD's text
+## {"do": "wait_file", "path": "/abs/go"}   until that file exists (the test's go-ahead)
 ## {"do": "quit"}
 ## [/codeblock]
 ## Every action may give "timeout" (s, default 60). The report is written at start and after
@@ -79,6 +86,7 @@ func _ready() -> void:
 		func(delay: float, _n: int) -> void: _reconnect_delays.append(delay)
 	)
 	session.client.edit_resolved.connect(_on_edit_resolved)
+	session.planet_changed.connect(func(_s: int, _p: int) -> void: _meshed_at.clear())
 	_run.call_deferred(doc.get("actions", []))
 
 
@@ -129,6 +137,13 @@ func _act(what: String, a: Dictionary, timeout: float) -> String:
 			err = ""
 		"wait_foreign":
 			err = await _wait_foreign(a, timeout)
+		"transfer":
+			err = await _transfer(a, timeout)
+		"wait_file":
+			var path := str(a.get("path", ""))
+			err = ""
+			if not await _until(func() -> bool: return FileAccess.file_exists(path), timeout):
+				err = "no file %s within %.0f s" % [path, timeout]
 		"quit":
 			err = ""
 	return err
@@ -143,12 +158,74 @@ func _connect(timeout: float) -> String:
 	if not await _until(func() -> bool: return session.client.is_joined(), timeout):
 		return "not joined within %.0f s (%s)" % [timeout, session.status]
 	_spawn = session.client.join_info["position"]
-	report["joined"] = {
+	report["joined"] = _join_report()
+	report["joined"]["seconds"] = _now() - _t0
+	report["joined"]["bootstrap"] = session.client.bootstrap_info
+	return ""
+
+
+func _join_report() -> Dictionary:
+	var info := session.client.join_info
+	return {
 		"player_id": session.client.player_id,
-		"spawn": Array(_spawn),
-		"world_seed": session.client.join_info["world_seed"],
-		"seconds": _now() - _t0,
+		"spawn": Array(info["position"]),
+		"world_seed": info["world_seed"],
+		"planet_index": info["planet_index"],
+		"map_id": session.client.map_id,
+		"url": session.client.url,
+		"version": session.client.version,
 	}
+
+
+## Ask for a transfer and wait for the new map's JOIN_ACCEPTED (or the refusal).
+func _transfer(a: Dictionary, timeout: float) -> String:
+	var to := str(a.get("to", session.next_map_id()))
+	var expect := str(a.get("expect", "joined"))
+	var seen := {"refused": null, "started": "", "joined": 0}
+	var on_refused := func(reason: String) -> void: seen["refused"] = reason
+	var on_started := func(m: String, ep: String) -> void: seen["started"] = "%s %s" % [m, ep]
+	var on_joined := func(_p: int, _s: PackedFloat64Array, _t: int) -> void:
+		if seen["started"] != "":
+			seen["joined"] += 1
+	session.transfer_refused.connect(on_refused)
+	session.client.transfer_started.connect(on_started)
+	session.client.joined.connect(on_joined)
+	var t_start := _now()
+	var before := _join_report()
+	var ok := session.request_transfer(to)
+	var done := func() -> bool: return seen["refused"] != null or seen["joined"] > 0
+	if ok:
+		ok = await _until(done, timeout)
+	session.transfer_refused.disconnect(on_refused)
+	session.client.transfer_started.disconnect(on_started)
+	session.client.joined.disconnect(on_joined)
+	var phase := {"to": to, "before": before, "transfer_to": seen["started"]}
+	report["phases"][str(a.get("name", "transfer"))] = phase
+	if not ok:
+		return (
+			"no TRANSFER_TO + JOIN_ACCEPTED nor refusal for %s within %.0f s (%s)"
+			% [to, timeout, session.status]
+		)
+	if seen["refused"] != null:
+		phase["refused"] = seen["refused"]
+		phase["hud_message"] = _hud_message()
+		return "" if expect == "refused" else "transfer refused: %s" % seen["refused"]
+	phase["joined"] = _join_report()
+	phase["seconds"] = _now() - t_start
+	_spawn = session.client.join_info["position"]
+	if expect == "refused":
+		return "transferred, expected a refusal"
+	if a.get("wait_terrain", true):
+		var around: Array[Vector3i] = [
+			Vector3i((Vector3(_spawn[0], _spawn[1], _spawn[2]) / 16.0).floor())
+		]
+		var err: String = await _wait_ready(around, timeout)
+		if err != "":
+			return err
+		phase["terrain"] = terrain.stats()
+		var src := terrain.source as PSGenChunkSource
+		phase["terrain_planet"] = src.planet_index if src != null else -1
+		phase["terrain_seconds"] = _now() - t_start
 	return ""
 
 

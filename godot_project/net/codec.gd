@@ -171,8 +171,68 @@ static func _decode_body(op: int, r: PSFrameReader) -> Dictionary:
 		OP.GOODBYE:
 			var code := r.u16()
 			return {"code": code, "reason": r.string(P.MAX_REASON_BYTES, "reason")}
+		OP.JOIN_WITH_TICKET:
+			var ticket := _str_bytes(r)
+			var display := _str_bytes(r)
+			_check_ticket(r, ticket, "ticket")
+			if r.ok and display.size() > P.MAX_DISPLAY_NAME_BYTES:
+				r.fail(
+					INVALID,
+					(
+						"display_name is %d bytes, the limit is %d"
+						% [display.size(), P.MAX_DISPLAY_NAME_BYTES]
+					)
+				)
+			return {"ticket": _text(ticket), "display_name": _text(display)}
+		OP.TRANSFER_REQUEST:
+			var to := _str_bytes(r)
+			_check_map_id(r, to, "to_map_id")
+			return {"to_map_id": _text(to)}
+		OP.TRANSFER_TO:
+			var to := _str_bytes(r)
+			var endpoint := _str_bytes(r)
+			var token := _str_bytes(r)
+			var m := {"to_map_id": _text(to), "endpoint": _text(endpoint), "token": _text(token)}
+			m["expires_in_ms"] = r.u32()
+			_check_map_id(r, to, "to_map_id")
+			if r.ok and endpoint.size() > P.MAX_ENDPOINT_BYTES:
+				r.fail(
+					INVALID,
+					(
+						"endpoint is %d bytes, the limit is %d"
+						% [endpoint.size(), P.MAX_ENDPOINT_BYTES]
+					)
+				)
+			_check_ticket(r, token, "token")
+			return m
 	r.fail(P.ErrorCode.UNKNOWN_OPCODE, "unknown opcode %d" % op)
 	return {}
+
+
+## The UTF-8 bytes of a [code]str[/code], checked to be valid UTF-8 but not against a
+## limit: the new (v3) messages validate their values after reading every field, in the
+## Python decoder's order (truncation 4000, then values 4004, then trailing bytes 4000).
+static func _str_bytes(r: PSFrameReader) -> PackedByteArray:
+	var n := r.u16()
+	var at := r.pos
+	var b := r.raw(n)
+	if r.ok and not PSFrameReader.valid_utf8(b, 0, b.size()):
+		r.fail(MALFORMED, "invalid UTF-8 in string at byte %d" % at)
+	return b
+
+
+static func _text(b: PackedByteArray) -> String:
+	return PSFrameReader.utf8_text(b)
+
+
+static func _check_ticket(r: PSFrameReader, b: PackedByteArray, field: String) -> void:
+	if r.ok and not P.is_ticket_bytes(b):
+		r.fail(INVALID, "%s must be 1..%d bytes of printable ASCII" % [field, P.MAX_TICKET_BYTES])
+
+
+static func _check_map_id(r: PSFrameReader, b: PackedByteArray, field: String) -> void:
+	if r.ok and not P.is_map_id_bytes(b):
+		r.fail(INVALID, "%s must be 1..%d bytes of [a-z0-9-]" % [field, P.MAX_MAP_ID_BYTES])
 
 
 # ---- encoding ---------------------------------------------------------------------------
@@ -303,6 +363,16 @@ static func _encode_body(op: int, m: Dictionary, w: PSFrameWriter) -> void:
 		OP.GOODBYE:
 			w.uint(m.get("code", P.ErrorCode.NORMAL), 16, "code")
 			w.string(m.get("reason", ""), P.MAX_REASON_BYTES, "reason")
+		OP.JOIN_WITH_TICKET:
+			w.ticket(m.get("ticket"), "ticket")
+			w.string(m.get("display_name", ""), P.MAX_DISPLAY_NAME_BYTES, "display_name")
+		OP.TRANSFER_REQUEST:
+			w.map_id(m.get("to_map_id"), "to_map_id")
+		OP.TRANSFER_TO:
+			w.map_id(m.get("to_map_id"), "to_map_id")
+			w.string(m.get("endpoint", ""), P.MAX_ENDPOINT_BYTES, "endpoint")
+			w.ticket(m.get("token"), "token")
+			w.uint(m.get("expires_in_ms"), 32, "expires_in_ms")
 
 
 # ---- message constructors (what the client sends) ---------------------------------------
@@ -319,6 +389,17 @@ static func hello(client_name: String) -> Dictionary:
 
 static func join(auth_key: String, display_name: String) -> Dictionary:
 	return {"opcode": OP.JOIN, "auth_key": auth_key, "display_name": display_name}
+
+
+## JOIN_WITH_TICKET (protocol 3): a join ticket from POST /orch/bootstrap, or the token of
+## a TRANSFER_TO.
+static func join_with_ticket(ticket: String, display_name: String) -> Dictionary:
+	return {"opcode": OP.JOIN_WITH_TICKET, "ticket": ticket, "display_name": display_name}
+
+
+## TRANSFER_REQUEST (protocol 3): ask to move to map [param to_map_id] ("planet-1").
+static func transfer_request(to_map_id: String) -> Dictionary:
+	return {"opcode": OP.TRANSFER_REQUEST, "to_map_id": to_map_id}
 
 
 static func subscribe(coords: Array, unsubscribe: bool = false) -> Dictionary:

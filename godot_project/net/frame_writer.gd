@@ -77,6 +77,22 @@ func string(v: Variant, limit: int, field: String) -> void:
 	buf.append_array(b)
 
 
+## A join ticket or transfer token: 1..2048 bytes of printable ASCII.
+func ticket(v: Variant, field: String) -> void:
+	if typeof(v) in [TYPE_STRING, TYPE_STRING_NAME] and not P.is_ticket(str(v)):
+		fail("%s must be 1..%d bytes of printable ASCII" % [field, P.MAX_TICKET_BYTES])
+		return
+	string(v, P.MAX_TICKET_BYTES, field)
+
+
+## A map id: 1..64 bytes of [code][a-z0-9-][/code].
+func map_id(v: Variant, field: String) -> void:
+	if typeof(v) in [TYPE_STRING, TYPE_STRING_NAME] and not P.is_map_id(str(v)):
+		fail("%s must be 1..%d bytes of [a-z0-9-]" % [field, P.MAX_MAP_ID_BYTES])
+		return
+	string(v, P.MAX_MAP_ID_BYTES, field)
+
+
 func coord(v: Variant, field: String) -> void:
 	var a := components(v, 3)
 	if a.size() != 3:

@@ -19,6 +19,14 @@ extends Node
 ##   edit is undone and [signal edit_feedback] carries the reason.
 ## * Player: the focus node's pose is sent as PLAYER_TRANSFORM (at most 20 Hz), or the pose
 ##   set from [member pose_provider] (VR: head and hands).
+## * Orchestrator: with an http(s):// URL the client bootstraps first and joins the map
+##   process with its ticket ([PSNetClient]); the HUD shows the bootstrap's progress and,
+##   when the client gives up (a ticket denied twice, a refused bootstrap), the reason.
+## * Transfers: [method request_transfer] / [method request_next_planet] ask the server to
+##   move the player to another map ("planet-<index>"); a refusal (ERROR 4103) is shown on
+##   the HUD ([signal transfer_refused]). On TRANSFER_TO the client joins the new map;
+##   if its JOIN_ACCEPTED names another world seed or planet, the terrain is reset for the
+##   new planet ([signal planet_changed]) and the focus moves to the new spawn point.
 ## After a disconnect every prediction is undone, the avatars are removed and the session
 ## joins again (the client reconnects with backoff) and re-subscribes.
 
@@ -28,6 +36,11 @@ signal edit_feedback(seq: int, accepted: bool, reason: int, text: String)
 signal chunk_synced(coord: Vector3i, version: int)
 ## The HUD connection text changed.
 signal status_changed(text: String)
+## The server refused a transfer request (ERROR 4103); [param reason] is shown on the HUD.
+signal transfer_refused(reason: String)
+## The terrain now shows another planet (a transfer, or the server's planet differs from
+## the one shown at start).
+signal planet_changed(world_seed: int, planet_index: int)
 
 const P := preload("res://net/protocol.gd")
 const UNSUBSCRIBE_MARGIN := 2
@@ -77,6 +90,10 @@ var _placed := false
 var _edit_timing: Dictionary = {}
 var _last_poses: Dictionary = {}
 var _last_poses_s := -1e9
+## Between TRANSFER_TO and the new map's JOIN_ACCEPTED.
+var _transferring := false
+## TRANSFER_TO arrived and its hand-off disconnect is still to come.
+var _handoff := false
 
 
 ## Use [param streamer] for voxels and [param focus_node] as the player; avatars go under
@@ -100,6 +117,20 @@ func setup(streamer: PSTerrainStreamer, focus_node: Node3D, avatar_parent: Node 
 			func(u: String, n: int) -> void:
 				_set_status("connecting to %s (attempt %d)" % [u, n + 1])
 		)
+		client.bootstrap_started.connect(
+			func(u: String, n: int) -> void:
+				_set_status("bootstrapping via %s (attempt %d)" % [u, n + 1])
+		)
+		client.bootstrap_failed.connect(
+			func(code: int, reason: String) -> void:
+				var text := "Bootstrap failed (HTTP %d): %s" % [code, reason]
+				if code == 0:
+					text = "Bootstrap failed: %s" % reason
+				_show_message(text)
+		)
+		client.transfer_started.connect(_on_transfer_started)
+		client.transfer_refused.connect(_on_transfer_refused)
+		client.gave_up.connect(_on_gave_up)
 	predictor = PSEditPredictor.new(terrain.store, terrain.apply_delta, _apply_state)
 	predictor.edit_rejected.connect(
 		func(seq: int, reason: int, text: String) -> void:
@@ -128,6 +159,33 @@ func start(url: String, auth_key: String = "", display_name: String = "") -> voi
 ## Leave the server.
 func stop() -> void:
 	client.close()
+
+
+## Ask the server to move the player to map [param to_map_id] ("planet-1"). False when it
+## could not be asked (not joined, protocol < 3, not a map id); the answer is a transfer
+## (TRANSFER_TO) or [signal transfer_refused].
+func request_transfer(to_map_id: String) -> bool:
+	if not client.request_transfer(to_map_id):
+		_show_message("Cannot ask for a transfer to %s now" % to_map_id)
+		return false
+	_set_status("asked for a transfer to %s" % to_map_id)
+	return true
+
+
+## The map id of the next planet: "planet-<planet_index + 1>".
+func next_map_id() -> String:
+	return map_id_of(maxi(planet_index, 0) + 1)
+
+
+## Map ids are "planet-<index>".
+static func map_id_of(index: int) -> String:
+	return "planet-%d" % index
+
+
+## [method request_transfer] to [method next_map_id]; returns that id, or "" if not asked.
+func request_next_planet() -> String:
+	var to := next_map_id()
+	return to if request_transfer(to) else ""
 
 
 ## Send an edit of [param mode] ([enum PSProtocol.EditMode]) around world point
@@ -209,8 +267,11 @@ func _current_poses() -> Dictionary:
 
 func _on_joined(player_id: int, spawn: PackedFloat64Array, tick: int) -> void:
 	var info := client.join_info
-	_set_status("joined as player %d (tick %d)" % [player_id, tick])
-	_use_planet(int(info["world_seed"]), int(info["planet_index"]))
+	var where := " on %s" % client.map_id if not client.map_id.is_empty() else ""
+	_set_status("joined as player %d%s (tick %d)" % [player_id, where, tick])
+	if _use_planet(int(info["world_seed"]), int(info["planet_index"])):
+		_placed = false  # another planet: go to its spawn point
+	_transferring = false
 	if place_focus_at_spawn and not _placed and focus != null:
 		_placed = true
 		var up := Vector3(spawn[0], spawn[1], spawn[2]).normalized()
@@ -235,13 +296,33 @@ func _on_disconnected(code: int, reason: String) -> void:
 	_subscribed.clear()
 	_edit_timing.clear()
 	avatars.clear()
-	_set_status("disconnected (%d %s)" % [code, reason])
+	if _handoff:
+		_handoff = false  # the TRANSFER_TO hand-off: the status says where it goes
+	else:
+		_set_status("disconnected (%d %s)" % [code, reason])
 
 
 func _on_error(code: int, context: int, reason: String) -> void:
 	push_warning(
 		"server error %d (%s), context %d: %s" % [code, P.error_name(code), context, reason]
 	)
+
+
+func _on_transfer_started(to_map_id: String, endpoint: String) -> void:
+	_transferring = true
+	_handoff = true
+	_set_status("transferring to %s (%s)" % [to_map_id, endpoint])
+
+
+func _on_transfer_refused(reason: String) -> void:
+	_set_status("transfer refused: %s" % reason)
+	_show_message("Transfer refused: %s" % reason)
+	transfer_refused.emit(reason)
+
+
+func _on_gave_up(code: int, reason: String) -> void:
+	_set_status("stopped (%d %s): %s" % [code, P.error_name(code), reason])
+	_show_message("Cannot join: %s" % reason)
 
 
 func _on_chunk_state(coord: Vector3i, version: int, payload: PackedByteArray, _size: int) -> void:
@@ -426,25 +507,38 @@ func _generate(coord: Vector3i) -> Array:
 	return [air.density, air.material]
 
 
-func _use_planet(seed_value: int, planet: int) -> void:
+## Show planet [param planet] of world [param seed_value]; true if the terrain was reset
+## for it (it showed another planet before).
+func _use_planet(seed_value: int, planet: int) -> bool:
 	if seed_value == world_seed and planet == planet_index:
-		return
+		return false
 	world_seed = seed_value
 	planet_index = planet
 	_params = PSGenPlanet.field_params(seed_value, planet)
 	_base_cache.clear()
 	var src := terrain.source as PSGenChunkSource
 	if src != null and src.world_seed == seed_value and src.planet_index == planet:
-		return
-	if src != null:
+		return false
+	if src != null and not _transferring and not PSNetClient.is_bootstrap_url(client.url):
 		var text := (
 			"the server's planet (seed %d, planet %d) differs from the one shown"
 			% [seed_value, planet]
 		)
 		push_warning(text + "; start the client with the server's --world-seed and --planet")
 	var fresh := PSGenChunkSource.create(seed_value, planet)
-	if fresh != null:
-		terrain.configure(fresh, focus)
+	if fresh == null:
+		return false
+	# another planet: nothing of the old one's voxels, versions or deltas is kept
+	predictor.reset()
+	_server_modified.clear()
+	_subscribed.clear()
+	terrain.configure(fresh, focus)
+	predictor.store = terrain.store  # a reset replaces the store
+	avatars.clear()
+	if src == null:
+		return false  # the first planet shown
+	planet_changed.emit(seed_value, planet)
+	return true
 
 
 ## The persistent character's key from [param path] (first line, trimmed), or "" (a

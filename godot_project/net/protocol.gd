@@ -11,7 +11,9 @@ extends RefCounted
 ## [code]quat[/code] = 4 x f32 (x, y, z, w); [code]pose[/code] = vec3f + quat.
 ##
 ## Changelog: 1 (2026-11-24) first version; 2 (2026-11-24) TERRAIN_DELTA chunk entries may
-## use encoding 2 INCREMENTAL_ZSTD (u32 base_version before the payload fields).
+## use encoding 2 INCREMENTAL_ZSTD (u32 base_version before the payload fields); 3
+## JOIN_WITH_TICKET, TRANSFER_REQUEST, TRANSFER_TO, error 4010 TICKET_DENIED and notice 4103
+## TRANSFER_REFUSED (orchestrator join tickets and map transfers).
 
 ## First byte of every frame. C->S client to server, S->C server to client.
 enum Opcode {
@@ -39,6 +41,12 @@ enum Opcode {
 	PONG = 15,  ## S->C  u32 nonce, f64 client_time_s (echoed), f64 server_time_s, u32 server_tick
 	ERROR = 16,  ## S->C  u16 code, u32 context, str reason (<= 512 B)
 	GOODBYE = 17,  ## both  u16 code, str reason (<= 512 B)
+	## C->S  str ticket (1..2048 B printable ASCII), str display_name (<= 32 B); v3
+	JOIN_WITH_TICKET = 18,
+	TRANSFER_REQUEST = 19,  ## C->S  str to_map_id (1..64 B of [a-z0-9-]); v3
+	## S->C  str to_map_id, str endpoint (<= 256 B), str token (1..2048 B printable ASCII),
+	## u32 expires_in_ms; v3, then GOODBYE 1000 and close
+	TRANSFER_TO = 20,
 }
 
 ## ERROR / GOODBYE codes and WebSocket close codes (u16). Below 4100: fatal.
@@ -58,9 +66,11 @@ enum ErrorCode {
 	SERVER_FULL = 4007,
 	HANDSHAKE_TIMEOUT = 4008,
 	SLOW_CONSUMER = 4009,
+	TICKET_DENIED = 4010,
 	CHUNK_OUT_OF_RANGE = 4100,
 	TOO_MANY_SUBSCRIPTIONS = 4101,
 	TRANSFORM_REJECTED = 4102,
+	TRANSFER_REFUSED = 4103,
 }
 
 ## Why the world refused an edit or a transform (docs/terrain.md 2.1); 0 = accepted.
@@ -95,9 +105,11 @@ enum LeaveReason { DISCONNECTED = 0, OUT_OF_AREA = 1 }
 enum SessionState { AWAIT_HELLO, AWAIT_JOIN, JOINED, CLOSED }
 
 ## Newest protocol version this client speaks.
-const PROTOCOL_VERSION := 2
+const PROTOCOL_VERSION := 3
 ## Oldest protocol version this client accepts.
 const MIN_PROTOCOL_VERSION := 1
+## Oldest version with JOIN_WITH_TICKET, TRANSFER_REQUEST and TRANSFER_TO.
+const TICKET_PROTOCOL_VERSION := 3
 
 ## Pose set flag bits: which VR poses follow the body pose.
 const POSE_HEAD := 1
@@ -108,6 +120,11 @@ const HEADER_SIZE := 2
 const MAX_NAME_BYTES := 64
 const MAX_DISPLAY_NAME_BYTES := 32
 const MAX_AUTH_KEY_BYTES := 128
+## Join tickets and transfer tokens: 1..2048 bytes of printable ASCII (0x21..0x7e).
+const MAX_TICKET_BYTES := 2048
+## Map ids ("planet-1"): 1..64 bytes of [a-z0-9-].
+const MAX_MAP_ID_BYTES := 64
+const MAX_ENDPOINT_BYTES := 256
 const MAX_REASON_BYTES := 512
 const MAX_COORDS_PER_MESSAGE := 1024
 const MAX_CHUNKS_PER_MESSAGE := 1024
@@ -127,6 +144,7 @@ const CLIENT_RECEIVES := {
 	SessionState.AWAIT_JOIN: [Opcode.JOIN_ACCEPTED, Opcode.PONG, Opcode.ERROR, Opcode.GOODBYE],
 	SessionState.JOINED:
 	[
+		Opcode.TRANSFER_TO,
 		Opcode.CHUNK_STATE,
 		Opcode.TERRAIN_DELTA,
 		Opcode.EDIT_RESULT,
@@ -139,12 +157,14 @@ const CLIENT_RECEIVES := {
 	SessionState.CLOSED: [],
 }
 
-## Opcodes a client may send, by session state (JOIN may be pipelined after HELLO).
+## Opcodes a client may send, by session state (JOIN / JOIN_WITH_TICKET may be pipelined
+## after HELLO).
 const CLIENT_SENDS := {
-	SessionState.AWAIT_HELLO: [Opcode.HELLO, Opcode.JOIN, Opcode.GOODBYE],
-	SessionState.AWAIT_JOIN: [Opcode.JOIN, Opcode.PING, Opcode.GOODBYE],
+	SessionState.AWAIT_HELLO: [Opcode.HELLO, Opcode.JOIN, Opcode.JOIN_WITH_TICKET, Opcode.GOODBYE],
+	SessionState.AWAIT_JOIN: [Opcode.JOIN, Opcode.JOIN_WITH_TICKET, Opcode.PING, Opcode.GOODBYE],
 	SessionState.JOINED:
 	[
+		Opcode.TRANSFER_REQUEST,
 		Opcode.CHUNK_SUBSCRIBE,
 		Opcode.CHUNK_UNSUBSCRIBE,
 		Opcode.EDIT_REQUEST,
@@ -158,7 +178,44 @@ const CLIENT_SENDS := {
 
 ## True if [param opcode] names a message.
 static func is_opcode(opcode: int) -> bool:
-	return opcode >= Opcode.HELLO and opcode <= Opcode.GOODBYE
+	return opcode >= Opcode.HELLO and opcode <= Opcode.TRANSFER_TO
+
+
+## Opcodes that need a session of protocol version >= [constant TICKET_PROTOCOL_VERSION].
+static func min_version_of(opcode: int) -> int:
+	if opcode in [Opcode.JOIN_WITH_TICKET, Opcode.TRANSFER_REQUEST, Opcode.TRANSFER_TO]:
+		return TICKET_PROTOCOL_VERSION
+	return MIN_PROTOCOL_VERSION
+
+
+## True if [param text] is a valid ticket / transfer token: 1..2048 bytes, every one
+## printable ASCII (0x21..0x7e).
+static func is_ticket(text: String) -> bool:
+	return is_ticket_bytes(text.to_utf8_buffer())
+
+
+static func is_ticket_bytes(b: PackedByteArray) -> bool:
+	if b.is_empty() or b.size() > MAX_TICKET_BYTES:
+		return false
+	for c in b:
+		if c < 0x21 or c > 0x7E:
+			return false
+	return true
+
+
+## True if [param text] is a valid map id: 1..64 bytes of [code][a-z0-9-][/code].
+static func is_map_id(text: String) -> bool:
+	return is_map_id_bytes(text.to_utf8_buffer())
+
+
+static func is_map_id_bytes(b: PackedByteArray) -> bool:
+	if b.is_empty() or b.size() > MAX_MAP_ID_BYTES:
+		return false
+	for c in b:
+		var ok := (c >= 0x61 and c <= 0x7A) or (c >= 0x30 and c <= 0x39) or c == 0x2D
+		if not ok:
+			return false
+	return true
 
 
 ## True if the client may receive [param opcode] in [param state].

@@ -103,12 +103,98 @@ func test_client_constructors_match_golden_frames() -> void:
 	assert_eq(PSCodec.encode(vr).hex_encode(), by_name["player_transform_vr"])
 
 
+func test_v3_constructors_match_golden_frames() -> void:
+	var by_name := {}
+	for f: Dictionary in _frames():
+		by_name[f["name"]] = f["hex"]
+	var ticket := "v1.jt.eyJtYXBJZCI6InBsYW5ldC0wIn0.c2lnbmF0dXJl"
+	assert_eq(
+		PSCodec.encode(PSCodec.join_with_ticket(ticket, "Ada")).hex_encode(),
+		by_name.get("join_with_ticket"),
+		"JOIN_WITH_TICKET"
+	)
+	assert_eq(
+		PSCodec.encode(PSCodec.transfer_request("planet-1")).hex_encode(),
+		by_name.get("transfer_request"),
+		"TRANSFER_REQUEST"
+	)
+	var to: Variant = PSCodec.decode(str(by_name.get("transfer_to", "")).hex_decode())
+	if assert_not_null(to, "TRANSFER_TO decodes"):
+		assert_eq(to["to_map_id"], "planet-1")
+		assert_eq(to["endpoint"], "ws://127.0.0.1:7781")
+		assert_eq(to["expires_in_ms"], 30000)
+	var denied: Variant = PSCodec.decode(str(by_name.get("error_ticket_denied", "")).hex_decode())
+	if assert_not_null(denied, "ERROR 4010 decodes"):
+		assert_eq(int(denied["code"]), P.ErrorCode.TICKET_DENIED)
+		assert_true(P.is_fatal(P.ErrorCode.TICKET_DENIED), "4010 is fatal")
+		assert_false(P.is_fatal(P.ErrorCode.TRANSFER_REFUSED), "4103 is a notice")
+
+
+## v3 string rules: tickets / tokens 1..2048 bytes of printable ASCII, map ids 1..64 bytes
+## of [a-z0-9-], endpoints <= 256 bytes, display names <= 32 bytes. Values are checked
+## after every field is read (as the Python decoder does): a truncated frame is 4000 even
+## when an earlier value is out of range; trailing bytes after a bad value are 4004.
+func test_v3_values_are_validated_like_python() -> void:
+	var op_jwt := "1200"
+	var op_req := "1300"
+	var op_to := "1400"
+	var cases := [
+		[op_jwt + _s("") + _s("Ada"), P.ErrorCode.INVALID_VALUE],  # empty ticket
+		[op_jwt + _s("a b") + _s(""), P.ErrorCode.INVALID_VALUE],  # a space
+		[op_jwt + _s("tickét") + _s(""), P.ErrorCode.INVALID_VALUE],  # not ASCII
+		[op_jwt + _s("t".repeat(2049)) + _s(""), P.ErrorCode.INVALID_VALUE],
+		[op_jwt + _s("t".repeat(2048)) + _s("n".repeat(33)), P.ErrorCode.INVALID_VALUE],
+		[op_jwt + _s("") + "0500414243", P.ErrorCode.MALFORMED_MESSAGE],  # truncated name
+		[op_jwt + _s("") + _s("") + "00", P.ErrorCode.INVALID_VALUE],  # value before trailing
+		[op_jwt + _s("ok") + _s("") + "00", P.ErrorCode.MALFORMED_MESSAGE],
+		[op_jwt + "0100ff" + _s(""), P.ErrorCode.MALFORMED_MESSAGE],  # bad UTF-8
+		[op_req + _s("Planet-1"), P.ErrorCode.INVALID_VALUE],
+		[op_req + _s(""), P.ErrorCode.INVALID_VALUE],
+		[op_req + _s("p".repeat(65)), P.ErrorCode.INVALID_VALUE],
+		[op_req + _s("planet_1"), P.ErrorCode.INVALID_VALUE],
+		[op_to + _s("planet-1") + _s("x".repeat(257)) + _s("t") + "00000000", 4004],
+		[op_to + _s("planet-1") + _s("") + _s("") + "00000000", 4004],  # empty token
+		[op_to + _s("planet 1") + _s("") + _s("t") + "000000", 4000],  # truncated u32
+		[op_to + _s("planet-1") + _s("") + _s("t") + "00000000", 0],  # empty endpoint: ok
+		[op_req + _s("planet-0123456789-abcdefghijklmnopqrstuvwxyz"), 0],
+	]
+	for c: Array in cases:
+		var err := {}
+		var m: Variant = PSCodec.decode((c[0] as String).hex_decode(), err)
+		var code := 0 if m != null else int(err.get("code", -1))
+		assert_eq(code, c[1], "frame %s (%s)" % [(c[0] as String).left(60), err.get("reason", "")])
+	assert_true(PSCodec.encode(PSCodec.join_with_ticket("", "x")).is_empty(), "empty ticket")
+	assert_true(PSCodec.encode(PSCodec.join_with_ticket("a b", "x")).is_empty(), "space")
+	assert_true(PSCodec.encode(PSCodec.transfer_request("Planet-1")).is_empty(), "uppercase")
+	assert_true(PSCodec.encode(PSCodec.transfer_request("")).is_empty(), "empty map id")
+	var bad_to := {
+		"opcode": P.Opcode.TRANSFER_TO,
+		"to_map_id": "planet-1",
+		"endpoint": "ws://x",
+		"token": "t",
+		"expires_in_ms": -1
+	}
+	assert_true(PSCodec.encode(bad_to).is_empty(), "negative expiry")
+	assert_true(P.is_ticket("v1.jt.abc~!"))
+	assert_false(P.is_ticket("t".repeat(P.MAX_TICKET_BYTES + 1)))
+	assert_true(P.is_map_id("planet-12"))
+	assert_false(P.is_map_id("planet-é"))
+
+
+## A str field: u16 length + UTF-8, as hex.
+static func _s(text: String) -> String:
+	var b := text.to_utf8_buffer()
+	var n := PackedByteArray([b.size() & 0xFF, b.size() >> 8])
+	return (n + b).hex_encode()
+
+
 func test_malformed_frames_give_null_and_the_close_code() -> void:
 	var cases := [
 		["", P.ErrorCode.MALFORMED_MESSAGE],
 		["01", P.ErrorCode.MALFORMED_MESSAGE],
 		["0000", P.ErrorCode.UNKNOWN_OPCODE],
-		["1200", P.ErrorCode.UNKNOWN_OPCODE],
+		["1500", P.ErrorCode.UNKNOWN_OPCODE],
+		["1200", P.ErrorCode.MALFORMED_MESSAGE],  # JOIN_WITH_TICKET without its body
 		["ff00", P.ErrorCode.UNKNOWN_OPCODE],
 		# PING with trailing byte / truncated
 		["0e0005000000000000000000294000", P.ErrorCode.MALFORMED_MESSAGE],
@@ -184,7 +270,7 @@ func test_random_bytes_never_crash_the_decoder() -> void:
 		for k in n:
 			b[k] = rng.randi() & 0xFF
 		if n > 0 and i % 2 == 0:
-			b[0] = rng.randi_range(1, 17)  # a valid opcode: exercise the bodies
+			b[0] = rng.randi_range(1, 20)  # a valid opcode: exercise the bodies
 		if _check_round_trip(b):
 			decoded += 1
 	assert_true(decoded > 0, "some random frames were valid")

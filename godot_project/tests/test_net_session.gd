@@ -16,6 +16,23 @@ var _focus: Node3D
 var _session: PSNetSession
 
 
+## Stands in for the spectator: HUD fields and the HUD's messages.
+class FakeHudOwner:
+	extends Node
+	var connection := ""
+	var tick := -1
+	var soil := ""
+	var hud := FakeHud.new()
+
+
+class FakeHud:
+	extends RefCounted
+	var messages: PackedStringArray = []
+
+	func show_message(text: String) -> void:
+		messages.append(text)
+
+
 func before_all() -> void:
 	var parsed: Variant = JSON.parse_string(FileAccess.get_file_as_string(FIXTURE))
 	if parsed is Dictionary:
@@ -49,12 +66,12 @@ func after_each() -> void:
 	await get_tree().process_frame
 
 
-func _join() -> void:
+func _join(version: int = 1) -> void:
 	var c := Vector3(_coord) * 16.0 + Vector3(8.0, 8.0, 8.0)
 	_session.start("ws://test.invalid:1")
 	var welcome := {
 		"opcode": P.Opcode.WELCOME,
-		"version": 1,
+		"version": version,
 		"min_version": 1,
 		"tick_rate_hz": 20,
 		"max_frame_bytes": 65536,
@@ -232,3 +249,111 @@ func test_disconnect_undoes_predictions_and_forgets_versions() -> void:
 	_session.client.receive_frame(bye)
 	assert_eq(_voxel_sha(), shown, "prediction undone")
 	assert_eq(_session.chunk_version(_coord), -1, "versions forgotten")
+
+
+func _ops() -> Array:
+	return _sent.map(func(m: Dictionary) -> int: return int(m["opcode"]))
+
+
+func test_transfer_to_another_planet_resets_the_terrain() -> void:
+	if not assert_false(_doc.is_empty(), "%s missing" % FIXTURE):
+		return
+	var owner := FakeHudOwner.new()
+	add_child(owner)
+	_session.hud_owner = owner
+	var changed: Array = []
+	_session.planet_changed.connect(func(s: int, p: int) -> void: changed.append([s, p]))
+	_join(3)
+	_session.client.receive_frame(_state(3, "server_choice"))
+	assert_ne(_voxel_sha(), "", "a chunk of planet 0 is held")
+	assert_eq(_session.next_map_id(), "planet-1")
+	_sent.clear()
+	assert_true(_session.request_next_planet() == "planet-1", "TRANSFER_REQUEST sent")
+	assert_eq(_sent[-1].get("to_map_id"), "planet-1")
+	var to := {
+		"opcode": P.Opcode.TRANSFER_TO,
+		"to_map_id": "planet-1",
+		"endpoint": "ws://127.0.0.1:7781",
+		"token": "v1.tt.token",
+		"expires_in_ms": 30000,
+	}
+	_sent.clear()
+	assert_true(_session.client.receive_frame(PSCodec.encode(to)))
+	assert_true(_session.status.begins_with("transferring to planet-1"), _session.status)
+	for i in 3:
+		await get_tree().process_frame
+	assert_eq(_ops(), [P.Opcode.GOODBYE, P.Opcode.HELLO, P.Opcode.JOIN_WITH_TICKET])
+	assert_eq(_sent[-1].get("ticket"), "v1.tt.token")
+	var seed_value := int(_doc["world_seed"])
+	var radius := float(PSGenPlanet.field_params(seed_value, 1).radius)
+	var welcome := {
+		"opcode": P.Opcode.WELCOME,
+		"version": 3,
+		"min_version": 1,
+		"tick_rate_hz": 20,
+		"max_frame_bytes": 65536,
+		"server_name": "planet-1",
+	}
+	var accepted := {
+		"opcode": P.Opcode.JOIN_ACCEPTED,
+		"player_id": 9,
+		"character_id": 0,
+		"world_seed": seed_value,
+		"planet_index": 1,
+		"server_tick": 10,
+		"position": PackedFloat64Array([0.0, radius + 20.0, 0.0]),
+		"rotation": Quaternion.IDENTITY,
+		"view_radius_chunks": 1,
+		"canisters": [0, 0],
+	}
+	_session.client.receive_frame(PSCodec.encode(welcome))
+	assert_true(_session.client.receive_frame(PSCodec.encode(accepted)))
+	assert_eq(changed, [[seed_value, 1]], "planet_changed")
+	assert_eq(_session.planet_index, 1)
+	var src := _streamer.source as PSGenChunkSource
+	assert_eq(src.planet_index if src != null else -1, 1, "the terrain shows planet 1")
+	assert_eq(_voxel_sha(), "", "planet 0's chunks are gone")
+	assert_true(_session.predictor.store == _streamer.store, "the predictor uses the new store")
+	assert_eq(_session.chunk_version(_coord), -1, "versions forgotten")
+	var up := _streamer.origin.scene_to_world(_focus.global_position)
+	assert_almost_eq(up[1], radius + 20.0 + PSNetSession.SPAWN_EYE_HEIGHT_M, 0.01, "at the spawn")
+	assert_true(_session.status.contains("planet-1"), _session.status)
+	owner.queue_free()
+
+
+func test_transfer_refused_shows_on_the_hud() -> void:
+	var owner := FakeHudOwner.new()
+	add_child(owner)
+	_session.hud_owner = owner
+	var refused: Array = []
+	_session.transfer_refused.connect(func(r: String) -> void: refused.append(r))
+	_join(3)
+	assert_eq(_session.request_transfer("planet-2"), true)
+	var err := {
+		"opcode": P.Opcode.ERROR,
+		"code": P.ErrorCode.TRANSFER_REFUSED,
+		"context": 0,
+		"reason": "NO_ORCHESTRATOR: this server runs without an orchestrator",
+	}
+	assert_true(_session.client.receive_frame(PSCodec.encode(err)))
+	assert_eq(refused, ["NO_ORCHESTRATOR: this server runs without an orchestrator"])
+	var msgs: PackedStringArray = owner.hud.messages
+	assert_true(
+		msgs.size() > 0 and msgs[-1].begins_with("Transfer refused: NO_ORCHESTRATOR"), str(msgs)
+	)
+	assert_true(_session.client.is_joined())
+	owner.queue_free()
+
+
+func test_giving_up_shows_the_reason_on_the_hud() -> void:
+	var owner := FakeHudOwner.new()
+	add_child(owner)
+	_session.hud_owner = owner
+	_session.client.http_transport = func(_u: String, _b: String) -> void: pass
+	_session.start("http://orch.invalid:7777")
+	assert_true(_session.status.begins_with("bootstrapping via http://orch.invalid:7777"))
+	_session.client.receive_bootstrap(422, JSON.stringify({"reason": "bad body"}))
+	var msgs: PackedStringArray = owner.hud.messages
+	assert_true(msgs.size() > 0 and msgs[-1].contains("bad body"), str(msgs))
+	assert_true(_session.status.contains("bad body"), _session.status)
+	owner.queue_free()

@@ -32,9 +32,30 @@ func test_options_parse_server_spectator_key_and_world() -> void:
 	o.free()
 
 
+func test_options_take_an_orchestrator_url() -> void:
+	var o := PSLaunchOptions.new()
+	assert_true(o.parse(PackedStringArray(["--server", "http://127.0.0.1:7777"])), str(o.errors))
+	assert_eq(o.server_url, "http://127.0.0.1:7777")
+	assert_eq(o.server_host, "127.0.0.1")
+	assert_eq(o.server_port, 7777)
+	assert_true(o.server_bootstrap, "http:// is the orchestrator")
+	assert_true(o.parse(PackedStringArray(["--server", "https://play.example.org"])))
+	assert_eq(o.server_port, 443, "default port")
+	assert_eq(o.server_host, "play.example.org")
+	var d := PSLaunchOptions.new()
+	assert_true(d.parse(PackedStringArray(["--server", "wss://[::1]:9000"])), str(d.errors))
+	assert_false(d.server_bootstrap, "ws:// joins one server directly")
+	assert_eq(d.server_host, "::1")
+	assert_eq(d.server_port, 9000)
+	o.free()
+	d.free()
+
+
 func test_options_reject_bad_values() -> void:
 	var o := PSLaunchOptions.new()
-	assert_false(o.parse(PackedStringArray(["--server", "http://x:1"])))
+	assert_false(o.parse(PackedStringArray(["--server", "ftp://x:1"])))
+	assert_false(o.parse(PackedStringArray(["--server", "x:1"])))
+	assert_false(o.parse(PackedStringArray(["--server", "http://x:70000"])))
 	assert_false(o.parse(PackedStringArray(["--server", "ws://host"])))
 	assert_false(o.parse(PackedStringArray(["--world-seed", "9223372036854775808"])))
 	assert_false(o.parse(PackedStringArray(["--world-seed", "-1"])))

@@ -9,12 +9,15 @@ extends Node3D
 ## [code]--server URL[/code] it joins through a [PSNetSession] (its spawn point moves the
 ## player, the tool's edits go through it, head and hands are sent as PLAYER_TRANSFORM).
 ## With [code]--xr-test-log=PATH[/code] it logs what the tool and the right controller do
-## (see [PSXrTestLog]).
+## (see [PSXrTestLog]). The off hand's menu / face button ([member transfer_action]) asks
+## the server for a transfer to the next planet ([method PSNetSession.request_next_planet]).
 
 ## Keep the tool on the right hand (false: left-handed players).
 @export var right_handed := true
 ## Seconds between controller pose lines in the test log.
 @export_range(0.05, 5.0, 0.05, "suffix:s") var log_interval := 0.25
+## The off hand's action that asks for a transfer to the next planet.
+@export var transfer_action := &"mode_cycle"
 
 ## The game session (null offline).
 var session: PSNetSession
@@ -60,6 +63,8 @@ func _ready() -> void:
 		if opts.server_url.is_empty():
 			terrain.configure(source, rig)
 	_connect_log()
+	for hand: XRController3D in [left_hand, right_hand]:
+		hand.button_pressed.connect(_on_hand_button.bind(hand))
 	if not opts.server_url.is_empty():
 		start_session(opts.server_url, PSNetSession.read_auth_key(opts.auth_key_file))
 
@@ -132,6 +137,16 @@ func _on_joined(player_id: int, spawn: PackedFloat64Array, tick: int) -> void:
 	if test_log.enabled():
 		var row := {"player": player_id, "spawn": spawn, "tick": tick, "canisters": units}
 		test_log.event("joined", row)
+
+
+## The off hand's [member transfer_action]: ask for the next planet (the tool's hand
+## cycles the tool mode with the same button).
+func _on_hand_button(action: String, hand: XRController3D) -> void:
+	if action != String(transfer_action) or hand == tool_input.controller or session == null:
+		return
+	var to := session.request_next_planet()
+	if test_log.enabled():
+		test_log.event("transfer_requested", {"to": to})
 
 
 func _local_pose(n: Node3D) -> Dictionary:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from server_process import ServerProcess, server_env
+from server_process import OrchestratorProcess, ServerProcess, server_env
 
 READY_TIMEOUT_S = 30.0
 
@@ -25,6 +25,15 @@ def start_server(data_dir: Path, world_seed: int, planet: int = 0, port: int = 0
     (``port`` 0 = a free one); keywords become ``PLANET_<NAME>`` settings."""
     args = ["--world-seed", str(world_seed), "--planet", str(planet)]
     return ServerProcess(data_dir, server_env(**settings), args, port=port)
+
+
+def start_orchestrator(data_dir: Path, world_seed: int, **settings: Any) -> OrchestratorProcess:
+    """A :class:`server_process.OrchestratorProcess` (``planet-server serve``: the
+    orchestrator and its map processes) for ``world_seed`` on loopback, any free ports
+    (public, control and map control); keywords become ``PLANET_<NAME>`` settings."""
+    env = server_env(**{"orch_orch_control_port": 0, "orch_map_control_port_base": 0,
+                        **settings})
+    return OrchestratorProcess(data_dir, env, ["--world-seed", str(world_seed)])
 
 
 #: The driver writes its first report at start; a client that cannot even start (a script

@@ -13,6 +13,12 @@
 4. The observer digs elsewhere; the Godot client must receive the delta and re-mesh that
    chunk (its vertices change) and hold the observer's voxels.
 
+Through the orchestrator (protocol v3): the Godot client is given the orchestrator's
+``http://`` URL, bootstraps, joins planet-0's map process with its ticket, digs, a Python
+observer that also joined through the orchestrator sees the same voxels, then the Godot
+client transfers to planet-1 (TRANSFER_REQUEST -> TRANSFER_TO -> JOIN_WITH_TICKET) and shows
+that planet.
+
 Figures (edit -> EDIT_RESULT, edit -> delta, edit -> first re-mesh) are printed.
 """
 
@@ -32,8 +38,8 @@ import pytest
 from godot_support import GODOT, HEADLESS, PROJECT_DIR, REPO_ROOT, Godot, import_project
 from server_process import ServerProcess
 
-from e2e.e2e_support import start_server, wait_for_report
-from server.client.client import GameClient
+from e2e.e2e_support import start_orchestrator, start_server, wait_for_report
+from server.client.client import GameClient, connect_via_orchestrator
 from server.protocol import EditMode
 from server.world.types import RejectReason
 
@@ -361,3 +367,97 @@ async def test_godot_client_rejoins_after_a_server_restart(godot: Godot, tmp_pat
         server.stop()
         if restarted is not None:
             restarted.stop()
+
+
+# --- through the orchestrator: bootstrap, ticket join, dig, transfer to planet-1 ------------
+
+
+@pytest.mark.timeout(600)
+async def test_godot_client_joins_through_the_orchestrator_and_transfers(
+    godot: Godot, tmp_path: Path
+) -> None:
+    import_project()
+    orch = start_orchestrator(tmp_path / "data", WORLD_SEED)
+    godot_proc: subprocess.Popen[str] | None = None
+    observer: GameClient | None = None
+    log_path = tmp_path / "godot.log"
+    report_path = tmp_path / "report.json"
+    go_path = tmp_path / "go-transfer"
+    actions = {
+        "output": str(report_path),
+        "actions": [
+            {"do": "connect", "timeout": 90},
+            {"do": "dig", "via_tool": True, "depth_m": 1.0, "offset_m": -2.5, "timeout": 240},
+            {"do": "wait_edit", "expect": "accepted", "timeout": 30},
+            {"do": "wait_synced", "timeout": 120},
+            {"do": "report", "name": "own_edit"},
+            {"do": "wait_file", "path": str(go_path), "timeout": 120},
+            {"do": "transfer", "name": "transfer", "to": "planet-1", "timeout": 240},
+            {"do": "quit"},
+        ],
+    }
+    actions_path = tmp_path / "actions.json"
+    actions_path.write_text(json.dumps(actions), encoding="utf-8")
+    cmd = [str(GODOT), *HEADLESS, "--path", str(PROJECT_DIR), "res://net/autotest.tscn", "--",
+           "--server", orch.url, "--world-seed", str(WORLD_SEED), "--planet", str(PLANET),
+           "--view-radius", str(VIEW_RADIUS), "--autotest", str(actions_path)]
+
+    def log_tail() -> str:
+        godot_log = "\n".join(log_path.read_text(errors="replace").splitlines()[-40:])
+        return f"{godot_log}\n--- orchestrator\n" + "\n".join(orch.raw[-30:])
+
+    try:
+        with log_path.open("w") as log:
+            godot_proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log,
+                                          stderr=subprocess.STDOUT, text=True,
+                                          start_new_session=True)
+        rep = await wait_for_report(report_path, lambda r: "own_edit" in r.get("phases", {})
+                                    or bool(r.get("error")), godot_proc, GODOT_TIMEOUT_S)
+        assert "own_edit" in rep.get("phases", {}), f"{rep.get('error')}\n{log_tail()}"
+        joined = rep["joined"]
+        assert joined["version"] == 3, joined
+        assert joined["map_id"] == "planet-0" and joined["planet_index"] == 0, joined
+        assert joined["world_seed"] == WORLD_SEED, joined
+        offer = joined["bootstrap"]
+        assert offer["mapId"] == "planet-0" and offer["endpoint"].startswith("ws://"), offer
+        assert joined["url"] == offer["endpoint"], "joined the endpoint the bootstrap named"
+
+        # --- a Python observer, also through the orchestrator, sees the Godot client's dig
+        edit = rep["edit"]
+        assert edit["accepted"] and edit["via"] == "tool", edit
+        assert edit["chunk_versions"], "the dig changed chunks"
+        own = rep["phases"]["own_edit"]
+        observer, obs_joined = await connect_via_orchestrator(orch.url, name="e2e-observer")
+        assert obs_joined.planet_index == 0 and obs_joined.world_seed == WORLD_SEED
+        coords = [(x, y, z) for x, y, z, _v in edit["chunk_versions"]]
+        await observer.subscribe(coords)
+        for x, y, z, version in edit["chunk_versions"]:
+            coord, key = (x, y, z), _key((x, y, z))
+            await observer.wait_chunk(coord, version, timeout=30)
+            assert own["versions"][key] == observer.chunks[coord].version == version
+            assert own["voxels"][key] == _sha(*observer.voxels(coord)), (
+                f"voxels of {coord} differ from Python's")
+
+        # --- the Godot client transfers to planet-1 -------------------------------------
+        go_path.write_text("go", encoding="utf-8")
+        rep = await wait_for_report(report_path, lambda r: bool(r.get("done"))
+                                    or bool(r.get("error")), godot_proc, GODOT_TIMEOUT_S)
+        assert rep.get("done"), f"{rep.get('error')}\n{log_tail()}"
+        transfer = rep["phases"]["transfer"]
+        assert transfer["transfer_to"].startswith("planet-1 ws://"), transfer
+        after = transfer["joined"]
+        assert after["planet_index"] == 1, transfer
+        assert after["world_seed"] == WORLD_SEED and after["map_id"] == "planet-1", transfer
+        assert after["url"] != joined["url"], "planet-1 has its own map process"
+        assert transfer["terrain_planet"] == 1, "the terrain shows planet 1"
+        print(f"\norchestrator join {joined['seconds']:.2f} s after start; transfer to "
+              f"planet-1 joined after {transfer['seconds']:.2f} s, its terrain around the "
+              f"spawn after {transfer['terrain_seconds']:.2f} s")
+        assert godot_proc.wait(60) == 0, log_tail()
+    finally:
+        if godot_proc is not None and godot_proc.poll() is None:
+            godot_proc.kill()
+            godot_proc.wait(10)
+        if observer is not None:
+            await observer.close()
+        orch.stop()

@@ -250,7 +250,7 @@ async def test_orchestrator_on_postgresql(tmp_path: Path, pg_url: str) -> None:
         client, joined = await join(orch, "pg-player")
         result = await dig(client, joined)
         order = await client.request_transfer("planet-1")
-        moved, joined1 = await client.follow_transfer(order)
+        _moved, joined1 = await client.follow_transfer(order)
         assert sum(joined1.canisters) == result.soil_total
         pids = list(orch.map_pids().values())
         orch.kill()
