@@ -1,6 +1,8 @@
 """Wiring: settings -> store -> world -> game server, with signal handling.
 
-``run_server(settings)`` is what ``planet-server serve`` runs: it returns 0 after a clean
+``run_server(settings)`` is what ``planet-server serve --single`` runs (one game server
+process owning the database; ``planet-server serve`` is the orchestrator,
+:mod:`server.orchestrator.main`): it returns 0 after a clean
 shutdown (SIGINT/SIGTERM: stop accepting, say GOODBYE 1001 to every session, flush the
 world to the database, close it).
 """

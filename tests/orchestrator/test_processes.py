@@ -259,3 +259,32 @@ async def test_orchestrator_on_postgresql(tmp_path: Path, pg_url: str) -> None:
     with orchestrator(data, database_url=pg_url) as orch:
         _, joined = await join(orch, "pg-player")
         assert sum(joined.canisters) == result.soil_total
+
+
+async def test_clean_stop_loses_nothing(tmp_path: Path) -> None:
+    """SIGINT: every map says GOODBYE 1001 and pushes its last snapshots, the orchestrator
+    checkpoints and exits 0; a restart has the terrain and the character's pose."""
+    data = tmp_path / "data"
+    with orchestrator(data) as orch:  # default 5 min checkpoint: only the stop writes
+        client, joined = await join(orch, "tidy")
+        result = await dig(client, joined)
+        coord, version = sorted(result.chunk_versions)[0]
+        moved = tuple(v * 1.000_05 for v in joined.position)
+        await client.send_transform(moved)  # type: ignore[arg-type]
+        await client.ping()
+        pids = list(orch.map_pids().values())
+        assert orch.stop(signal.SIGINT, timeout=20) == 0
+        assert wait_gone(pids, 10.0)
+        for _ in range(100):
+            if client.closed:
+                break
+            await asyncio.sleep(0.05)
+        assert client.close_code == 1001, client.close_code
+    with orchestrator(data) as orch:
+        client, joined = await join(orch, "tidy")
+        assert math.dist(joined.position, moved) < 1e-3
+        assert sum(joined.canisters) == result.soil_total
+        await client.subscribe([coord])
+        await client.wait_chunk(coord, version, timeout=20)
+        assert client.chunks[coord].version == version
+        await client.close()
