@@ -181,26 +181,35 @@ func _join_report() -> Dictionary:
 func _transfer(a: Dictionary, timeout: float) -> String:
 	var to := str(a.get("to", session.next_map_id()))
 	var expect := str(a.get("expect", "joined"))
-	var seen := {"refused": null, "started": "", "joined": 0}
+	var seen := {"refused": null, "started": "", "joined": 0, "lost": ""}
 	var on_refused := func(reason: String) -> void: seen["refused"] = reason
 	var on_started := func(m: String, ep: String) -> void: seen["started"] = "%s %s" % [m, ep]
 	var on_joined := func(_p: int, _s: PackedFloat64Array, _t: int) -> void:
 		if seen["started"] != "":
 			seen["joined"] += 1
+	var on_lost := func(code: int, reason: String) -> void:
+		if seen["started"] == "":
+			seen["lost"] = "%d %s" % [code, reason]
 	session.transfer_refused.connect(on_refused)
 	session.client.transfer_started.connect(on_started)
 	session.client.joined.connect(on_joined)
+	session.client.disconnected.connect(on_lost)
 	var t_start := _now()
 	var before := _join_report()
 	var ok := session.request_transfer(to)
-	var done := func() -> bool: return seen["refused"] != null or seen["joined"] > 0
+	var done := func() -> bool:
+		return seen["refused"] != null or seen["joined"] > 0 or seen["lost"] != ""
 	if ok:
 		ok = await _until(done, timeout)
 	session.transfer_refused.disconnect(on_refused)
 	session.client.transfer_started.disconnect(on_started)
 	session.client.joined.disconnect(on_joined)
+	session.client.disconnected.disconnect(on_lost)
 	var phase := {"to": to, "before": before, "transfer_to": seen["started"]}
 	report["phases"][str(a.get("name", "transfer"))] = phase
+	if seen["lost"] != "":
+		phase["lost"] = seen["lost"]
+		return "the session ended (%s) without a TRANSFER_TO this client could read" % seen["lost"]
 	if not ok:
 		return (
 			"no TRANSFER_TO + JOIN_ACCEPTED nor refusal for %s within %.0f s (%s)"

@@ -730,6 +730,10 @@ func _end(code: int, reason: String, give_up: bool = false) -> void:
 	_handoff = false
 	if not handoff:
 		ticket = ""  # one-time: a lost connection bootstraps again
+		if reason.begins_with("transferred to "):
+			# Godot's WebSocketPeer drops the frames that arrive together with the close
+			# frame: a server that closes right after TRANSFER_TO loses it for us
+			push_warning("PSNetClient: closed (%s) without a readable TRANSFER_TO" % reason)
 	var min_delay := _min_delay_s
 	_min_delay_s = 0.0
 	if not _want:

@@ -519,7 +519,7 @@ func _use_planet(seed_value: int, planet: int) -> bool:
 	var src := terrain.source as PSGenChunkSource
 	if src != null and src.world_seed == seed_value and src.planet_index == planet:
 		return false
-	if src != null and not _transferring and not PSNetClient.is_bootstrap_url(client.url):
+	if src != null and not _transferring and client.bootstrap_url.is_empty():
 		var text := (
 			"the server's planet (seed %d, planet %d) differs from the one shown"
 			% [seed_value, planet]

@@ -26,6 +26,8 @@ from .ratelimit import TokenBucket
 logger = logging.getLogger("server.net.session")
 
 _CLOSE = object()
+#: After TRANSFER_TO, how long the server waits for the client to close (seconds).
+TRANSFER_CLOSE_GRACE_S = 2.0
 
 
 def close_reason(reason: str) -> str:
@@ -137,6 +139,13 @@ class Session:
             while True:
                 item = await self._queue.get()
                 if item is _CLOSE:
+                    if self.transfer is not None:
+                        # After TRANSFER_TO the client says GOODBYE and closes itself;
+                        # closing first would race it, and some clients (Godot's
+                        # WebSocketPeer) drop frames that arrive with the close.
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self.ws.wait_closed(),
+                                                   TRANSFER_CLOSE_GRACE_S)
                     code = self.conn.close_code or ErrorCode.NORMAL
                     await self.ws.close(int(code), close_reason(self.conn.close_reason))
                     return
