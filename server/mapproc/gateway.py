@@ -68,8 +68,11 @@ class OrchestratorGateway:
         self.config = config
         self.map_id = config.map_id
         self.server: GameServer | None = None
-        #: transfer id -> the admission of a character leaving by transfer
-        self.outgoing: dict[str, Admission] = {}
+        #: transfer id -> (the admission of a character leaving by transfer, when, s)
+        self.outgoing: dict[str, tuple[Admission, float]] = {}
+        #: Outgoing transfers never released by then are forgotten (seconds): the
+        #: orchestrator has aborted them (its deadline is ``transfer_timeout_ms``).
+        self.outgoing_ttl_s = 120.0
 
     # ---- MapGateway ---------------------------------------------------------------------
     async def _post(self, path: str, body: dict[str, Any]) -> httpx.Response:
@@ -152,7 +155,11 @@ class OrchestratorGateway:
         order = TransferOrder(transfer_id=str(b["transferId"]), to_map_id=str(b["toMapId"]),
                               endpoint=str(b.get("endpoint") or ""), token=str(b["token"]),
                               expires_in_ms=expires_in)
-        self.outgoing[order.transfer_id] = adm
+        now = time.monotonic()
+        for tid, (_, since) in list(self.outgoing.items()):
+            if now - since > self.outgoing_ttl_s:
+                del self.outgoing[tid]
+        self.outgoing[order.transfer_id] = (adm, now)
         return order
 
     def left(self, adm: Admission, *, transferring: bool) -> None:
@@ -189,9 +196,10 @@ class OrchestratorGateway:
     async def release_character(self, transfer_id: str, character_key: str) -> dict[str, Any]:
         """Hand a character over: kick its session if still here (its state is flushed),
         answer with the lease epoch and the final snapshot, stop persisting it."""
-        adm = self.outgoing.pop(transfer_id, None)
-        if adm is None or adm.character_key != character_key:
+        entry = self.outgoing.pop(transfer_id, None)
+        if entry is None or entry[0].character_key != character_key:
             raise HTTPException(409, "no such outgoing transfer")
+        adm = entry[0]
         if self.server is not None:
             s = self.server.session_of_character(character_key)
             if s is not None:
