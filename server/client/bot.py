@@ -159,7 +159,8 @@ class Bot:
     async def _connect(self, deadline: float, url: str) -> GameClient:
         """Connect to the WebSocket ``url``, retrying refused connections (a server still
         starting) until 10 s have passed or the deadline."""
-        give_up = min(deadline, time.monotonic() + 10.0)
+        start = time.monotonic()
+        give_up = min(deadline, start + 10.0)
         delay = 0.1
         while True:
             try:
@@ -172,14 +173,17 @@ class Bot:
 
     async def _bootstrap(self, key: str | None, deadline: float) -> JoinOffer:
         """Ask the orchestrator at ``--url`` for a join ticket, retrying while it cannot be
-        reached (still starting) or answers 503 (map unavailable: after its
-        ``retryAfterMs``) until 10 s have passed or the deadline.
+        reached (still starting) or answers 503 (map unavailable) or 429 (too many
+        bootstraps from this address), after its ``retryAfterMs``, until 10 s have passed
+        (60 s for 429: many bots share one address) or the deadline.
 
         Raises:
-            ClientError: another refusal, or a 503 whose retry would pass the give-up time.
+            ClientError: another refusal, or a 503/429 whose retry would pass the give-up
+                time.
             httpx.TransportError: still unreachable at the give-up time.
         """
-        give_up = min(deadline, time.monotonic() + 10.0)
+        start = time.monotonic()
+        give_up = min(deadline, start + 10.0)
         delay = 0.1
         while True:
             try:
@@ -189,8 +193,10 @@ class Bot:
                 if time.monotonic() + wait > give_up:
                     raise
             except ClientError as e:
-                if e.code != 503:
+                if e.code not in (503, 429):
                     raise
+                if e.code == 429:
+                    give_up = min(deadline, start + 60.0)
                 wait = max(delay, (e.retry_after_ms or 0) / 1000.0)
                 if time.monotonic() + wait > give_up:
                     raise

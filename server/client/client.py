@@ -90,7 +90,7 @@ class ClientError(RuntimeError):
             TRANSFER_REFUSED), the HTTP status of a failed :func:`bootstrap`, or None (a
             timeout, a connection that dropped without a code).
         reason: the server's reason text ("" if none).
-        retry_after_ms: a 503 bootstrap's ``retryAfterMs`` (milliseconds), else None.
+        retry_after_ms: a 503/429 bootstrap's ``retryAfterMs`` (milliseconds), else None.
     """
 
     def __init__(self, message: str, code: int | None = None, reason: str = "", *,

@@ -21,11 +21,16 @@ MapUnavailable 503 (+ ``Retry-After``), LedgerError 409, bad body 422.
 from __future__ import annotations
 
 import base64
+import math
+import time
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
+
+from server.net.ratelimit import TokenBucket
 
 from .control import (
     SECRET_HEADER,
@@ -166,14 +171,51 @@ def _lease_json(x: Lease | Fallback | None) -> dict[str, Any] | None:
     return None
 
 
+class BootstrapLimiter:
+    """Per client address token buckets for the public bootstrap (each new auth key
+    creates a character row, so an address may not mint them without bound)."""
+
+    #: Addresses tracked at most; beyond, the buckets that are full again are dropped.
+    MAX_ADDRESSES = 10_000
+
+    def __init__(self, rate_per_s: float, burst: int,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate_per_s
+        self.burst = burst
+        self.clock = clock
+        self.buckets: dict[str, TokenBucket] = {}
+
+    def retry_after_ms(self, address: str) -> int:
+        """0 if ``address`` may bootstrap now (a token is taken), else the wait in ms."""
+        now = self.clock()
+        b = self.buckets.get(address)
+        if b is None:
+            if len(self.buckets) >= self.MAX_ADDRESSES:
+                self.buckets = {k: v for k, v in self.buckets.items()
+                                if v.refill(now) < v.capacity}
+            b = self.buckets[address] = TokenBucket(self.rate, self.burst, now)
+        if b.try_take(1, now):
+            return 0
+        return max(1, math.ceil((1 - b.tokens) / self.rate * 1000))
+
+
 def create_public_app(orch: Orchestrator) -> FastAPI:
     """``POST /orch/bootstrap`` -> ``{ticket, mapId, endpoint, expiresAtMs, characterId,
-    disposable}``."""
+    disposable}``; 429 ``{error: rate_limited, reason: RATE_LIMITED, retryAfterMs}`` (+
+    ``Retry-After``) beyond ``bootstrap_rate_per_s`` per client address."""
     app = FastAPI(title="planet orchestrator (public)")
     _install_error_handlers(app)
+    limiter = BootstrapLimiter(orch.settings.bootstrap_rate_per_s,
+                               orch.settings.bootstrap_burst)
 
-    @app.post("/orch/bootstrap")
-    async def bootstrap(body: BootstrapIn) -> dict[str, Any]:
+    @app.post("/orch/bootstrap", response_model=None)
+    async def bootstrap(body: BootstrapIn, request: Request) -> dict[str, Any] | JSONResponse:
+        address = request.client.host if request.client is not None else ""
+        wait_ms = limiter.retry_after_ms(address)
+        if wait_ms:
+            return JSONResponse({"error": "rate_limited", "reason": "RATE_LIMITED",
+                                 "retryAfterMs": wait_ms}, status_code=429,
+                                headers={"Retry-After": str(math.ceil(wait_ms / 1000))})
         offer = await orch.bootstrap(body.auth_key)
         return _out(ticket=offer.ticket, map_id=offer.map_id, endpoint=offer.endpoint,
                     expires_at_ms=offer.expires_at_ms, character_id=offer.character_id,

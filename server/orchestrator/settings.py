@@ -101,6 +101,9 @@ class OrchestratorSettings(BaseSettings):
     default_planet_index: int = Field(0, ge=0, le=64)
     database_url: str | None = Field(None, description="SQLAlchemy URL of the ledger")
     rebootstrap_path: str = "/orch/bootstrap"
+    bootstrap_rate_per_s: float = Field(
+        5.0, gt=0, description="bootstraps per second per client address (429 beyond)")
+    bootstrap_burst: int = Field(20, ge=1, description="bootstrap burst per client address")
 
     @field_validator("control_host")
     @classmethod

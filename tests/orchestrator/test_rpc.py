@@ -337,3 +337,19 @@ async def test_destination_crash_mid_transfer_returns_to_source(orch):
             "transferId": tr["transferId"], "mapId": "planet-0", "phase": "released",
             "epoch": joined["epoch"]})
         assert r.status_code == 409
+
+
+async def test_bootstrap_is_rate_limited_per_address(orch):
+    """Every new auth key creates a character: one address gets ``bootstrap_burst`` at once,
+    then 429 with Retry-After; another address is unaffected."""
+    app = create_public_app(orch)
+    burst = orch.settings.bootstrap_burst
+    async with client(app, host="198.51.100.7", secret=None) as pub:
+        codes = [(await pub.post("/orch/bootstrap", json={"authKey": f"k{i}"})).status_code
+                 for i in range(burst + 3)]
+        assert codes[:burst] == [200] * burst and codes[burst:] == [429] * 3
+        r = await pub.post("/orch/bootstrap", json={})
+        assert r.status_code == 429 and r.json()["reason"] == "RATE_LIMITED"
+        assert r.json()["retryAfterMs"] > 0 and int(r.headers["Retry-After"]) >= 1
+    async with client(app, host="198.51.100.8", secret=None) as other:
+        assert (await other.post("/orch/bootstrap", json={})).status_code == 200
