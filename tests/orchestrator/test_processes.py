@@ -15,9 +15,11 @@ and server) is the generation cross-check of tests/gen_port.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
 import signal
+import sqlite3
 import time
 from pathlib import Path
 
@@ -132,6 +134,17 @@ async def test_invalid_expired_and_misdirected_tickets_denied(tmp_path: Path) ->
         await mover.close()
 
 
+def checkpointed_revision(db: Path, partition: str) -> int:
+    """The revision of ``partition`` in the database's ``map_snapshot`` table (-1: none)."""
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
+        try:
+            row = con.execute("SELECT revision FROM map_snapshot WHERE partition = ?",
+                              (partition,)).fetchone()
+        except sqlite3.OperationalError:  # not created yet
+            return -1
+    return int(row[0]) if row else -1
+
+
 def denied_reason_startswith(reason: str, code: str) -> bool:
     assert reason.startswith(code), reason
     return True
@@ -203,7 +216,14 @@ async def test_noncritical_state_rolls_back_at_most_to_checkpoint(tmp_path: Path
         client, joined = await join(orch, "digger")
         first = await dig(client, joined)
         coord, version = sorted(first.chunk_versions)[0]
-        time.sleep(1.5)  # > one snapshot push + one checkpoint
+        # wait for the checkpoint that holds the edit (push 100 ms + checkpoint 500 ms)
+        part = f"chunk:{coord[0]},{coord[1]},{coord[2]}"
+        deadline = time.monotonic() + 30
+        while checkpointed_revision(data / "world.db", part) < version:
+            assert time.monotonic() < deadline, "the edit never reached a checkpoint"
+            await asyncio.sleep(0.1)
+        second = await dig(client, joined, depth_m=2.5)  # after the checkpoint: may be lost
+        assert second.accepted
         pids = list(orch.map_pids().values())
         orch.kill()
         assert wait_gone(pids, 10.0), "map processes outlived the orchestrator"
