@@ -18,7 +18,8 @@ Usage (from the repository root)::
   map processes, a Python SDK client): from TRANSFER_REQUEST sent to JOIN_ACCEPTED from
   the destination (HTTP hops, the source's release, the WebSocket reconnect and HELLO),
   with the in-process figure as the baseline ratio. The destination is warm (spawned by
-  a first transfer, not counted).
+  a first transfer, not counted). Then N edits through a map process (each soil move a
+  critical event acknowledged before EDIT_RESULT) against ``serve --single`` as baseline.
 * Without ``--pg-url`` a private PostgreSQL cluster is started (tests/orchestrator
   orch_support.private_postgres) unless ``--no-pg``.
 """
@@ -199,6 +200,51 @@ async def bench_process_transfers(data: Path, n: int, baseline: tuple[float, flo
           f"p99 x{p99 / baseline[1]:.1f}")
 
 
+async def _edit_latencies(client: object, joined: object, n: int) -> list[float]:
+    """``n`` edits (excavate / elevate alternately, 8 per second: the world's rate limit)
+    below the spawn point; seconds from EDIT_REQUEST to EDIT_RESULT of each."""
+    from process_support import below
+
+    from server.protocol import EditMode
+
+    lat: list[float] = []
+    for i in range(n):
+        mode = EditMode.EXCAVATE if i % 2 == 0 else EditMode.ELEVATE
+        t = time.perf_counter()
+        r = await client.edit(mode, below(joined.position, 1.5), 1.0)  # type: ignore[attr-defined]
+        lat.append(time.perf_counter() - t)
+        assert r.accepted, r
+        await asyncio.sleep(max(0.0, 0.13 - (time.perf_counter() - t)))
+    return lat
+
+
+async def bench_edit_acks(data: Path, n: int) -> None:
+    """EDIT_REQUEST -> EDIT_RESULT through a map process (each soil move a critical event
+    acknowledged by the orchestrator first) vs ``serve --single`` (no wait) as baseline."""
+    from process_support import orchestrator
+    from server_process import ServerProcess, server_env
+
+    from server.client.client import GameClient, connect_via_orchestrator
+
+    single = ServerProcess(data / "single", server_env(), [])
+    try:
+        c = await GameClient.connect(single.url)
+        j = await c.join(auth_key="bench-editor")
+        base = await _edit_latencies(c, j, n)
+        await c.close()
+    finally:
+        single.stop()
+    with orchestrator(data / "orch") as orch:
+        c, j = await connect_via_orchestrator(orch.url, "bench-editor")
+        lat = await _edit_latencies(c, j, n)
+        await c.close()
+    print(f"edit ack   --single              p50 {pct(base, .5) * 1e3:6.2f} ms  p99 "
+          f"{pct(base, .99) * 1e3:6.2f} ms  (n={n})")
+    print(f"edit ack   map process + critical p50 {pct(lat, .5) * 1e3:6.2f} ms  p99 "
+          f"{pct(lat, .99) * 1e3:6.2f} ms  (ratio p50 x{pct(lat, .5) / pct(base, .5):.1f}, "
+          f"p99 x{pct(lat, .99) / pct(base, .99):.1f})")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--events", type=int, default=2000)
@@ -238,6 +284,7 @@ def main() -> int:
         baseline = asyncio.run(bench_transfers(Path(tmp) / "t.db", a.transfers))
         if a.processes:
             asyncio.run(bench_process_transfers(Path(tmp) / "proc", a.processes, baseline))
+            asyncio.run(bench_edit_acks(Path(tmp) / "edits", a.processes))
     return 0
 
 
