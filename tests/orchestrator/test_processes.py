@@ -308,3 +308,34 @@ async def test_clean_stop_loses_nothing(tmp_path: Path) -> None:
         await client.wait_chunk(coord, version, timeout=20)
         assert client.chunks[coord].version == version
         await client.close()
+
+
+async def test_hung_map_is_replaced_after_heartbeat_timeout(tmp_path: Path) -> None:
+    """A map process that stops answering (SIGSTOP: alive, no heartbeats) is unhealthy
+    after ORCH_HEARTBEAT_TIMEOUT_MS (3 s here), killed and restarted; its control app,
+    like every internal route, refuses requests without the secret."""
+    import httpx
+
+    with orchestrator(tmp_path / "data") as orch:
+        ready = [r for r in orch.events("ready") if r.get("map_id") == "planet-0"]
+        control_url = ready[-1]["control_url"]
+        async with httpx.AsyncClient() as h:
+            assert (await h.get(control_url + "/health")).status_code == 403
+            r = await h.post(orch.control_url + "/orch/rehydrate",
+                             json={"mapId": "planet-0", "instanceId": "x"})
+            assert r.status_code == 403 and r.json()["reason"] == "BAD_SECRET"
+        pid = orch.map_pids()["planet-0"]
+        t0 = time.monotonic()
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            new = wait_map_pid(orch, "planet-0", timeout_s=30, not_pid=pid)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        waited = time.monotonic() - t0
+        assert 2.5 < waited < 30, waited  # not before the 3 s timeout
+        assert any(r.get("reason") == "heartbeat timeout" for r in orch.events("map_down"))
+        await wait_map_state(orch, "planet-0", "healthy")
+        client, joined = await join(orch, "after-hang")
+        assert joined.planet_index == 0 and orch.map_pids()["planet-0"] == new
+        await client.close()
