@@ -132,6 +132,7 @@ class RemoteStore:
         self.retry_max_s = retry_max_s
         self._chunks: dict[ChunkCoord, tuple[int, bytes]] = {}
         self._loose: list[CanisterRecord] = []
+        self._loose_pushed = b"[]"
         for snap in rehydrated.get("snapshots", []):
             part = snap["partition"]
             payload = base64.b64decode(snap["payloadB64"])
@@ -140,6 +141,7 @@ class RemoteStore:
                 self._chunks[coord] = (int(snap["revision"]), payload)
             elif part == LOOSE_PARTITION:
                 self._loose = [CanisterRecord(int(i), int(s)) for i, s in json.loads(payload)]
+                self._loose_pushed = payload
         self.links: dict[int, CharacterLink] = {}
         self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._idle = asyncio.Event()
@@ -222,8 +224,11 @@ class RemoteStore:
                 items.append(self.character_item(link, rec))
         self._loose = list(batch.loose_canisters)
         loose = json.dumps([[c.id, c.soil] for c in batch.loose_canisters]).encode()
-        items.append(_item(self.instance_id, LOOSE_PARTITION, self.next_revision(), loose))
-        self.enqueue("/orch/persist-snapshots", {"mapId": self.map_id, "items": items})
+        if loose != self._loose_pushed:
+            items.append(_item(self.instance_id, LOOSE_PARTITION, self.next_revision(), loose))
+            self._loose_pushed = loose
+        if items:
+            self.enqueue("/orch/persist-snapshots", {"mapId": self.map_id, "items": items})
 
     def close(self) -> None:
         """Nothing to close here: :meth:`drain` waits for the queued pushes."""
