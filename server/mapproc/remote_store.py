@@ -51,6 +51,8 @@ from server.world.records import (
     PlanetRecord,
     Quat,
     Vec3,
+    chunk_partition,
+    parse_chunk_partition,
 )
 
 logger = logging.getLogger("server.mapproc.store")
@@ -58,7 +60,6 @@ logger = logging.getLogger("server.mapproc.store")
 CHARACTERS_INSTANCE = "characters"  # same value as server.orchestrator.ledger's
 CHARACTER_PARTITION = "character:"
 LOOSE_PARTITION = "loose"
-CHUNK_PARTITION = "chunk:"
 #: Canister ids of disposable players start here (+ planet index << 32); persistent
 #: characters own ids ``character_id * CANISTERS_PER_CHARACTER + slot``.
 DISPOSABLE_CANISTER_BASE = 1 << 40
@@ -67,20 +68,6 @@ CANISTERS_PER_CHARACTER = 64
 
 class PersistenceUnavailableError(RuntimeError):
     """The orchestrator did not acknowledge a critical event."""
-
-
-def chunk_partition(coord: ChunkCoord) -> str:
-    return f"{CHUNK_PARTITION}{coord[0]},{coord[1]},{coord[2]}"
-
-
-def parse_chunk_partition(part: str) -> ChunkCoord | None:
-    if not part.startswith(CHUNK_PARTITION):
-        return None
-    try:
-        x, y, z = (int(v) for v in part[len(CHUNK_PARTITION):].split(","))
-    except ValueError:
-        return None
-    return (x, y, z)
 
 
 def record_from_state(state: dict[str, Any] | None, character_id: int,

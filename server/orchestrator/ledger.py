@@ -39,7 +39,7 @@ from sqlmodel import Session, col, select
 
 from server.persistence.engine import make_engine
 from server.persistence.migrate import upgrade_to_head
-from server.persistence.models import Character, Planet, utcnow
+from server.persistence.models import Character, ChunkDelta, Planet, utcnow
 from server.persistence.orchestrator_models import (
     Checkpoint,
     CriticalEvent,
@@ -49,6 +49,7 @@ from server.persistence.orchestrator_models import (
     MapSnapshot,
     TransferRow,
 )
+from server.world.records import chunk_partition, parse_chunk_partition
 
 T = TypeVar("T")
 
@@ -175,10 +176,35 @@ class Ledger:
         if migrate:
             upgrade_to_head(self.engine)
         self._snaps: dict[tuple[str, str], _Snap] = {}
+        #: map instance id -> id of its planet row (chunk partitions live in chunk_delta)
+        self._instance_planet: dict[str, int] = {}
         with self._session() as s:
             for row in s.exec(select(MapSnapshot)):
                 self._snaps[(row.instance_id, row.partition)] = _Snap(
                     row.revision, row.server_time_ms, row.payload, dirty=False)
+            for mi in s.exec(select(MapInstance)):
+                pid = self._planet_id(s, mi.world_seed, mi.planet_index, create=False)
+                if pid is not None:
+                    self._instance_planet[mi.instance_id] = pid
+            for inst, pid in self._instance_planet.items():
+                for chunk in s.exec(select(ChunkDelta).where(ChunkDelta.planet_id == pid)):
+                    key = (inst, chunk_partition((chunk.cx, chunk.cy, chunk.cz)))
+                    self._snaps[key] = _Snap(chunk.version, 0, bytes(chunk.payload), False)
+
+    @staticmethod
+    def _planet_id(s: Session, world_seed: int, planet_index: int, *,
+                   create: bool) -> int | None:
+        """The ``planet`` row id of (seed, index); created (fresh salt) if ``create``."""
+        planet = s.exec(select(Planet).where(Planet.world_seed == world_seed,
+                                             Planet.planet_index == planet_index)).first()
+        if planet is None:
+            if not create:
+                return None
+            planet = Planet(world_seed=world_seed, planet_index=planet_index,
+                            config_json="{}", key_salt=secrets.token_bytes(16))
+            s.add(planet)
+            s.flush()
+        return planet.id
 
     def close(self) -> None:
         self.engine.dispose()
@@ -311,6 +337,11 @@ class Ledger:
         with self._session() as s:
             written = 0
             for (inst, part), snap in dirty:
+                coord = parse_chunk_partition(part)
+                pid = self._instance_planet.get(inst)
+                if coord is not None and pid is not None:
+                    written += self._write_chunk(s, pid, coord, snap)
+                    continue
                 row = s.get(MapSnapshot, (inst, part))
                 if row is None:
                     row = MapSnapshot(instance_id=inst, partition=part, revision=snap.revision,
@@ -331,6 +362,22 @@ class Ledger:
             snap.dirty = False
         return CheckpointInfo(cp.id, written, int(last_seq))
 
+    @staticmethod
+    def _write_chunk(s: Session, planet_id: int, coord: tuple[int, int, int],
+                     snap: _Snap) -> int:
+        """Upsert one chunk delta (``chunk_delta``, the table ``serve --single`` uses too);
+        1 if written, 0 if the stored version is as new."""
+        row = s.get(ChunkDelta, (planet_id, *coord))
+        if row is None:
+            row = ChunkDelta(planet_id=planet_id, cx=coord[0], cy=coord[1], cz=coord[2],
+                             version=snap.revision, payload=snap.payload)
+        elif row.version >= snap.revision:
+            return 0
+        else:
+            row.version, row.payload, row.updated_at = snap.revision, snap.payload, utcnow()
+        s.add(row)
+        return 1
+
     def rehydrate(self, instance_id: str | None = None) -> Rehydrated:
         """Checkpointed snapshots + later critical events (of one instance, or all)."""
         with self._session() as s:
@@ -342,6 +389,12 @@ class Ledger:
             snaps = {(r.instance_id, r.partition): SnapshotRecord(r.revision, r.server_time_ms,
                                                                   r.payload)
                      for r in s.exec(q)}
+            for inst, pid in self._instance_planet.items():
+                if instance_id is not None and inst != instance_id:
+                    continue
+                for c in s.exec(select(ChunkDelta).where(ChunkDelta.planet_id == pid)):
+                    snaps[(inst, chunk_partition((c.cx, c.cy, c.cz)))] = SnapshotRecord(
+                        c.version, 0, bytes(c.payload))
             events = []
             for r in s.exec(eq):
                 base = snaps.get((r.instance_id, r.partition))
@@ -408,15 +461,9 @@ class Ledger:
             ch = s.exec(select(Character).where(Character.auth_key_hash == auth_key_hash)).first()
             if ch is not None and ch.id is not None:
                 return ch.id
-            planet = s.exec(select(Planet).where(Planet.world_seed == world_seed,
-                                                 Planet.planet_index == planet_index)).first()
-            if planet is None:
-                planet = Planet(world_seed=world_seed, planet_index=planet_index,
-                                config_json="{}", key_salt=secrets.token_bytes(16))
-                s.add(planet)
-                s.flush()
-            assert planet.id is not None
-            ch = Character(planet_id=planet.id, auth_key_hash=auth_key_hash,
+            planet_id = self._planet_id(s, world_seed, planet_index, create=True)
+            assert planet_id is not None
+            ch = Character(planet_id=planet_id, auth_key_hash=auth_key_hash,
                            pos_x=0.0, pos_y=0.0, pos_z=0.0)
             s.add(ch)
             s.commit()
@@ -431,7 +478,16 @@ class Ledger:
                 s.add(MapInstance(instance_id=instance_id, map_id=map_id, world_seed=world_seed,
                                   planet_index=planet_index, config_json=config_json,
                                   config_hash=config_hash))
-                s.commit()
+            pid = self._planet_id(s, world_seed, planet_index, create=True)
+            assert pid is not None
+            s.commit()
+        if instance_id not in self._instance_planet:
+            self._instance_planet[instance_id] = pid
+            with self._session() as s:  # chunk deltas written by `serve --single` before
+                for c in s.exec(select(ChunkDelta).where(ChunkDelta.planet_id == pid)):
+                    key = (instance_id, chunk_partition((c.cx, c.cy, c.cz)))
+                    if key not in self._snaps:
+                        self._snaps[key] = _Snap(c.version, 0, bytes(c.payload), False)
 
     def record_transfer(self, *, transfer_id: str, character_key: str, from_map: str,
                         to_map: str, state: str, reason: str | None = None) -> None:

@@ -16,6 +16,26 @@ Quat = tuple[float, float, float, float]
 ChunkCoord = tuple[int, int, int]
 
 
+#: Snapshot partition of one chunk's delta (orchestrator mode): ``chunk:<cx>,<cy>,<cz>``.
+CHUNK_PARTITION = "chunk:"
+
+
+def chunk_partition(coord: ChunkCoord) -> str:
+    """The snapshot partition name of a chunk (``chunk:1,-2,3``)."""
+    return f"{CHUNK_PARTITION}{coord[0]},{coord[1]},{coord[2]}"
+
+
+def parse_chunk_partition(part: str) -> ChunkCoord | None:
+    """The chunk coordinate of a ``chunk:<cx>,<cy>,<cz>`` partition, else None."""
+    if not part.startswith(CHUNK_PARTITION):
+        return None
+    try:
+        x, y, z = (int(v) for v in part[len(CHUNK_PARTITION):].split(","))
+    except ValueError:
+        return None
+    return (x, y, z)
+
+
 @dataclass(frozen=True, slots=True)
 class PlanetRecord:
     """The planet (world) row: identity, config and the salt of auth-key hashes."""

@@ -11,6 +11,7 @@ import signal
 
 import pytest
 from sqlalchemy import text
+from sqlmodel import Session, select
 
 from server.orchestrator.ledger import (
     AsyncLedger,
@@ -21,6 +22,8 @@ from server.orchestrator.ledger import (
     InventoryUnderflowError,
     Ledger,
 )
+from server.persistence.models import ChunkDelta
+from server.persistence.orchestrator_models import MapSnapshot
 
 INST = "planet-0.i0.abcd"
 
@@ -109,6 +112,31 @@ def test_checkpoint_and_rehydrate(ledger_url):
     assert led.ingest_snapshot(INST, "character:k", 10, b"rev10") is IngestResult.DUPLICATE
     assert led.ingest_snapshot(INST, "character:k", 9, b"x") is IngestResult.STALE
     assert led.rehydrate("other").snapshots == {}
+    led.close()
+
+
+def test_chunk_partitions_checkpoint_into_chunk_delta(ledger_url):
+    """A registered instance's ``chunk:`` partitions are written to ``chunk_delta`` (the
+    table ``serve --single`` uses), read back after a restart, and character partitions
+    and the newest revision rule are unchanged."""
+    led = Ledger(ledger_url)
+    led.register_map_instance(instance_id=INST, map_id="planet-0", world_seed=1,
+                              planet_index=0, config_json="{}", config_hash="0" * 64)
+    led.ingest_snapshot(INST, "chunk:1,-2,3", 4, b"v4")
+    led.ingest_snapshot(INST, "chunk:1,-2,3", 5, b"v5")
+    led.ingest_snapshot(INST, "chunk:0,0,0", 1, b"v1")
+    led.ingest_snapshot("unregistered", "chunk:9,9,9", 1, b"kept as a snapshot")
+    assert led.checkpoint().snapshots_written == 3
+    with Session(led.engine) as s:
+        rows = {(r.cx, r.cy, r.cz): (r.version, r.payload) for r in s.exec(select(ChunkDelta))}
+        assert rows == {(1, -2, 3): (5, b"v5"), (0, 0, 0): (1, b"v1")}
+        assert [r.partition for r in s.exec(select(MapSnapshot))] == ["chunk:9,9,9"]
+    led.close()
+    led = Ledger(ledger_url)  # restart: chunk deltas come back as the instance's snapshots
+    live = led.live_snapshots(INST)
+    assert live["chunk:1,-2,3"].revision == 5 and live["chunk:1,-2,3"].payload == b"v5"
+    assert led.rehydrate(INST).snapshots[(INST, "chunk:0,0,0")].payload == b"v1"
+    assert led.ingest_snapshot(INST, "chunk:1,-2,3", 4, b"v4") is IngestResult.STALE
     led.close()
 
 

@@ -145,6 +145,17 @@ def checkpointed_revision(db: Path, partition: str) -> int:
     return int(row[0]) if row else -1
 
 
+def checkpointed_chunk_version(db: Path, coord: tuple[int, int, int]) -> int:
+    """The version of a chunk in the database's ``chunk_delta`` table (-1: none)."""
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
+        try:
+            row = con.execute("SELECT version FROM chunk_delta WHERE cx = ? AND cy = ? AND "
+                              "cz = ?", coord).fetchone()
+        except sqlite3.OperationalError:  # not created yet
+            return -1
+    return int(row[0]) if row else -1
+
+
 def denied_reason_startswith(reason: str, code: str) -> bool:
     assert reason.startswith(code), reason
     return True
@@ -217,9 +228,8 @@ async def test_noncritical_state_rolls_back_at_most_to_checkpoint(tmp_path: Path
         first = await dig(client, joined)
         coord, version = sorted(first.chunk_versions)[0]
         # wait for the checkpoint that holds the edit (push 100 ms + checkpoint 500 ms)
-        part = f"chunk:{coord[0]},{coord[1]},{coord[2]}"
         deadline = time.monotonic() + 30
-        while checkpointed_revision(data / "world.db", part) < version:
+        while checkpointed_chunk_version(data / "world.db", coord) < version:
             assert time.monotonic() < deadline, "the edit never reached a checkpoint"
             await asyncio.sleep(0.1)
         second = await dig(client, joined, depth_m=2.5)  # after the checkpoint: may be lost
@@ -339,3 +349,30 @@ async def test_hung_map_is_replaced_after_heartbeat_timeout(tmp_path: Path) -> N
         client, joined = await join(orch, "after-hang")
         assert joined.planet_index == 0 and orch.map_pids()["planet-0"] == new
         await client.close()
+
+
+async def test_a_single_mode_world_is_served_by_the_orchestrator(tmp_path: Path) -> None:
+    """Chunk deltas live in ``chunk_delta`` in both topologies: terrain edited under
+    ``serve --single`` is there when ``serve`` (orchestrator + maps) opens the same data,
+    and the orchestrator's checkpoints write new edits back to that table."""
+    from server_process import ServerProcess, server_env
+
+    data = tmp_path / "data"
+    single = ServerProcess(data, server_env(), [])
+    try:
+        c = await GameClient.connect(single.url)
+        j = await c.join(auth_key="old-timer")
+        first = await dig(c, j)
+        await c.close()
+    finally:
+        assert single.stop() == 0
+    coord, version = sorted(first.chunk_versions)[0]
+    with orchestrator(data) as orch:
+        client, _ = await join(orch, None)
+        await client.subscribe([coord])
+        await client.wait_chunk(coord, version, timeout=20)
+        assert client.chunks[coord].version == version
+        await client.close()
+    part = f"chunk:{coord[0]},{coord[1]},{coord[2]}"
+    assert checkpointed_revision(data / "world.db", part) == -1  # not in map_snapshot
+    assert checkpointed_chunk_version(data / "world.db", coord) == version
