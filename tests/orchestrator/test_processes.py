@@ -247,7 +247,8 @@ async def test_noncritical_state_rolls_back_at_most_to_checkpoint(tmp_path: Path
 
 @pytest.mark.parametrize("rounds", [pytest.param(20, id="ci-20"),
                                     pytest.param(200, id="stress-200",
-                                                 marks=pytest.mark.stress)])
+                                                 marks=[pytest.mark.stress,
+                                                        pytest.mark.timeout(1800)])])
 async def test_critical_events_survive_orchestrator_kill(tmp_path: Path, rounds: int) -> None:
     data = tmp_path / "data"
     expected = 0
