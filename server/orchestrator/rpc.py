@@ -208,6 +208,12 @@ def create_public_app(orch: Orchestrator) -> FastAPI:
     limiter = BootstrapLimiter(orch.settings.bootstrap_rate_per_s,
                                orch.settings.bootstrap_burst)
 
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        """Liveness for load balancers and operators: no secrets, map states only."""
+        return {"status": "ok", "role": "orchestrator",
+                "maps": {k: e.state.value for k, e in orch.supervisor.maps.items()}}
+
     @app.post("/orch/bootstrap", response_model=None)
     async def bootstrap(body: BootstrapIn, request: Request) -> dict[str, Any] | JSONResponse:
         address = request.client.host if request.client is not None else ""

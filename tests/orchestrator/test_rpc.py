@@ -353,3 +353,5 @@ async def test_bootstrap_is_rate_limited_per_address(orch):
         assert r.json()["retryAfterMs"] > 0 and int(r.headers["Retry-After"]) >= 1
     async with client(app, host="198.51.100.8", secret=None) as other:
         assert (await other.post("/orch/bootstrap", json={})).status_code == 200
+        r = await other.get("/health")  # public liveness: no secret needed, none shown
+        assert r.status_code == 200 and r.json()["maps"] == {"planet-0": "healthy"}
