@@ -116,9 +116,13 @@ class IngestResult(StrEnum):
 
 @dataclass(slots=True)
 class _Snap:
+    """The newest revision of a partition. ``payload`` None: a chunk delta whose bytes are
+    only in ``chunk_delta`` (checkpointed; read on demand, so the orchestrator's memory
+    does not grow with every chunk ever modified)."""
+
     revision: int
     server_time_ms: int
-    payload: bytes
+    payload: bytes | None
     dirty: bool
 
 
@@ -187,9 +191,11 @@ class Ledger:
                 if pid is not None:
                     self._instance_planet[mi.instance_id] = pid
             for inst, pid in self._instance_planet.items():
-                for chunk in s.exec(select(ChunkDelta).where(ChunkDelta.planet_id == pid)):
-                    key = (inst, chunk_partition((chunk.cx, chunk.cy, chunk.cz)))
-                    self._snaps[key] = _Snap(chunk.version, 0, bytes(chunk.payload), False)
+                for cx, cy, cz, version in s.exec(
+                        select(ChunkDelta.cx, ChunkDelta.cy, ChunkDelta.cz, ChunkDelta.version)
+                        .where(ChunkDelta.planet_id == pid)):
+                    key = (inst, chunk_partition((cx, cy, cz)))
+                    self._snaps[key] = _Snap(version, 0, None, False)
 
     @staticmethod
     def _planet_id(s: Session, world_seed: int, planet_index: int, *,
@@ -315,7 +321,8 @@ class Ledger:
         key = (instance_id, partition)
         cur = self._snaps.get(key)
         if cur is not None:
-            if revision < cur.revision or (revision == cur.revision and payload != cur.payload):
+            if revision < cur.revision or (revision == cur.revision and cur.payload is not None
+                                           and payload != cur.payload):
                 return IngestResult.STALE
             if revision == cur.revision:
                 return IngestResult.DUPLICATE
@@ -325,8 +332,9 @@ class Ledger:
     def latest_snapshot(self, instance_id: str, partition: str) -> SnapshotRecord | None:
         """The newest revision held (in memory, possibly not yet checkpointed)."""
         cur = self._snaps.get((instance_id, partition))
-        return None if cur is None else SnapshotRecord(cur.revision, cur.server_time_ms,
-                                                       cur.payload)
+        if cur is None:
+            return None
+        return self.live_snapshots(instance_id, only={partition}).get(partition)
 
     def dirty_count(self) -> int:
         return sum(1 for v in self._snaps.values() if v.dirty)
@@ -337,20 +345,22 @@ class Ledger:
         with self._session() as s:
             written = 0
             for (inst, part), snap in dirty:
+                payload = snap.payload
+                assert payload is not None  # dirty = ingested with its bytes
                 coord = parse_chunk_partition(part)
                 pid = self._instance_planet.get(inst)
                 if coord is not None and pid is not None:
-                    written += self._write_chunk(s, pid, coord, snap)
+                    written += self._write_chunk(s, pid, coord, snap.revision, payload)
                     continue
                 row = s.get(MapSnapshot, (inst, part))
                 if row is None:
                     row = MapSnapshot(instance_id=inst, partition=part, revision=snap.revision,
-                                      server_time_ms=snap.server_time_ms, payload=snap.payload)
+                                      server_time_ms=snap.server_time_ms, payload=payload)
                 elif row.revision >= snap.revision:
                     continue
                 else:
                     row.revision, row.server_time_ms = snap.revision, snap.server_time_ms
-                    row.payload, row.updated_at = snap.payload, utcnow()
+                    row.payload, row.updated_at = payload, utcnow()
                 s.add(row)
                 written += 1
             last_seq = s.exec(select(func.max(CriticalEvent.seq))).one() or 0
@@ -358,23 +368,26 @@ class Ledger:
             s.add(cp)
             s.commit()
             assert cp.id is not None
+        for (inst, part), snap in dirty:  # chunk bytes now live in chunk_delta only
+            if inst in self._instance_planet and parse_chunk_partition(part) is not None:
+                snap.payload = None
         for _, snap in dirty:
             snap.dirty = False
         return CheckpointInfo(cp.id, written, int(last_seq))
 
     @staticmethod
     def _write_chunk(s: Session, planet_id: int, coord: tuple[int, int, int],
-                     snap: _Snap) -> int:
+                     version: int, payload: bytes) -> int:
         """Upsert one chunk delta (``chunk_delta``, the table ``serve --single`` uses too);
         1 if written, 0 if the stored version is as new."""
         row = s.get(ChunkDelta, (planet_id, *coord))
         if row is None:
             row = ChunkDelta(planet_id=planet_id, cx=coord[0], cy=coord[1], cz=coord[2],
-                             version=snap.revision, payload=snap.payload)
-        elif row.version >= snap.revision:
+                             version=version, payload=payload)
+        elif row.version >= version:
             return 0
         else:
-            row.version, row.payload, row.updated_at = snap.revision, snap.payload, utcnow()
+            row.version, row.payload, row.updated_at = version, payload, utcnow()
         s.add(row)
         return 1
 
@@ -408,11 +421,34 @@ class Ledger:
                                                           cp.last_event_seq)
         return Rehydrated(info, snaps, events)
 
-    def live_snapshots(self, instance_id: str) -> dict[str, SnapshotRecord]:
+    def live_snapshots(self, instance_id: str, *, only: set[str] | None = None
+                       ) -> dict[str, SnapshotRecord]:
         """partition -> newest snapshot of ``instance_id`` held now (checkpointed or not):
-        what a map process restarted under a running orchestrator starts from."""
-        return {part: SnapshotRecord(v.revision, v.server_time_ms, v.payload)
-                for (inst, part), v in self._snaps.items() if inst == instance_id}
+        what a map process restarted under a running orchestrator starts from. Chunk
+        deltas held only in ``chunk_delta`` are read from it (one query)."""
+        out: dict[str, SnapshotRecord] = {}
+        missing: dict[tuple[int, int, int], str] = {}
+        for (inst, part), v in self._snaps.items():
+            if inst != instance_id or (only is not None and part not in only):
+                continue
+            if v.payload is not None:
+                out[part] = SnapshotRecord(v.revision, v.server_time_ms, v.payload)
+            else:
+                coord = parse_chunk_partition(part)
+                assert coord is not None
+                missing[coord] = part
+        pid = self._instance_planet.get(instance_id)
+        if missing and pid is not None:
+            with self._session() as s:
+                q = select(ChunkDelta).where(ChunkDelta.planet_id == pid)
+                if len(missing) == 1:
+                    (cx, cy, cz), = missing
+                    q = q.where(ChunkDelta.cx == cx, ChunkDelta.cy == cy, ChunkDelta.cz == cz)
+                for c in s.exec(q):
+                    part_name = missing.get((c.cx, c.cy, c.cz))
+                    if part_name is not None:
+                        out[part_name] = SnapshotRecord(c.version, 0, bytes(c.payload))
+        return out
 
     def character_state(self, character_key: str) -> dict[str, Any] | None:
         """A character's newest state: its snapshot (partition ``character:<key>`` of
@@ -425,7 +461,7 @@ class Ledger:
         snap = self._snaps.get((CHARACTERS_INSTANCE, part))
         state: dict[str, Any] | None = None
         revision = -1
-        if snap is not None:
+        if snap is not None and snap.payload is not None:
             state = json.loads(snap.payload)
             revision = snap.revision
         with self._session() as s:
@@ -487,7 +523,7 @@ class Ledger:
                 for c in s.exec(select(ChunkDelta).where(ChunkDelta.planet_id == pid)):
                     key = (instance_id, chunk_partition((c.cx, c.cy, c.cz)))
                     if key not in self._snaps:
-                        self._snaps[key] = _Snap(c.version, 0, bytes(c.payload), False)
+                        self._snaps[key] = _Snap(c.version, 0, None, False)
 
     def record_transfer(self, *, transfer_id: str, character_key: str, from_map: str,
                         to_map: str, state: str, reason: str | None = None) -> None:

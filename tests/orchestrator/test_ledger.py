@@ -127,6 +127,10 @@ def test_chunk_partitions_checkpoint_into_chunk_delta(ledger_url):
     led.ingest_snapshot(INST, "chunk:0,0,0", 1, b"v1")
     led.ingest_snapshot("unregistered", "chunk:9,9,9", 1, b"kept as a snapshot")
     assert led.checkpoint().snapshots_written == 3
+    # checkpointed chunk bytes leave memory; reads go to chunk_delta
+    assert led._snaps[(INST, "chunk:1,-2,3")].payload is None
+    assert led.latest_snapshot(INST, "chunk:1,-2,3").payload == b"v5"
+    assert led.ingest_snapshot(INST, "chunk:1,-2,3", 5, b"v5") is IngestResult.DUPLICATE
     with Session(led.engine) as s:
         rows = {(r.cx, r.cy, r.cz): (r.version, r.payload) for r in s.exec(select(ChunkDelta))}
         assert rows == {(1, -2, 3): (5, b"v5"), (0, 0, 0): (1, b"v1")}
@@ -137,6 +141,8 @@ def test_chunk_partitions_checkpoint_into_chunk_delta(ledger_url):
     assert live["chunk:1,-2,3"].revision == 5 and live["chunk:1,-2,3"].payload == b"v5"
     assert led.rehydrate(INST).snapshots[(INST, "chunk:0,0,0")].payload == b"v1"
     assert led.ingest_snapshot(INST, "chunk:1,-2,3", 4, b"v4") is IngestResult.STALE
+    assert led.ingest_snapshot(INST, "chunk:1,-2,3", 6, b"v6") is IngestResult.ACCEPTED
+    assert led.live_snapshots(INST)["chunk:1,-2,3"].payload == b"v6"  # newer, in memory
     led.close()
 
 
