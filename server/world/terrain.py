@@ -105,7 +105,12 @@ def _overlap(coord: ChunkCoord, lo: GVox, hi: GVox) -> tuple[tuple[slice, ...], 
 
 
 class Terrain:
-    """Chunk cache, versions, undo logs, dirty/changed tracking of one planet."""
+    """Chunk cache, versions, undo logs, dirty/changed tracking of one planet.
+
+    Memory is bounded: at most ``max_cached_chunks`` clean chunk states (dirty ones and,
+    without a loader, modified ones stay) and ``max_cached_payloads`` encoded delta
+    payloads (LRU; an evicted payload is re-read from the loader or re-encoded).
+    """
 
     def __init__(
         self,
@@ -116,6 +121,7 @@ class Terrain:
         loader: DeltaLoader | None = None,
         undo_depth: int = 16,
         max_cached_chunks: int = 2048,
+        max_cached_payloads: int = 8192,
     ) -> None:
         self.world_seed = world_seed
         self.planet_index = planet_index
@@ -125,7 +131,8 @@ class Terrain:
         self._undo_depth = undo_depth
         self._max_cached = max_cached_chunks
         self._cache: OrderedDict[ChunkCoord, ChunkState] = OrderedDict()
-        self._payloads: dict[ChunkCoord, tuple[int, bytes]] = {}
+        self._payloads: OrderedDict[ChunkCoord, tuple[int, bytes]] = OrderedDict()
+        self._max_payloads = max_cached_payloads
         self._dirty: set[ChunkCoord] = set()
         self._changed: dict[ChunkCoord, int] = {}
         self._changed_base: dict[ChunkCoord, int] = {}
@@ -170,7 +177,7 @@ class Terrain:
                 stored = self._loader(coord) if self._loader is not None else None
             if stored is None or stored[0] != version:
                 raise RuntimeError(f"chunk {coord} version {version} has no stored delta")
-            self._payloads[coord] = stored
+            self._remember(coord, stored)
             density, material = apply_delta_payload(base_d, base_m, stored[1])
         st = ChunkState(coord, base_d, base_m, density, material, version,
                         deque(maxlen=self._undo_depth))
@@ -179,9 +186,13 @@ class Terrain:
         return st
 
     def _evict(self) -> None:
+        """Drop least recently used clean chunks beyond ``max_cached_chunks``. Never the
+        newest entry: the caller of :meth:`chunk` is about to use (and maybe modify) it;
+        evicting it would lose the edit (the cache may exceed the bound while every other
+        chunk is dirty, until the next flush)."""
         if len(self._cache) <= self._max_cached:
             return
-        for coord in list(self._cache):
+        for coord in list(self._cache)[:-1]:
             if len(self._cache) <= self._max_cached:
                 break
             st = self._cache[coord]
@@ -278,16 +289,29 @@ class Terrain:
             return 0, None
         cached = self._payloads.get(coord)
         if cached is not None and cached[0] == version:
+            self._payloads.move_to_end(coord)
             return cached
         if coord not in self._cache and self._loader is not None:
             stored = self._loader(coord)  # clean chunk: the store has this very version
             if stored is not None and stored[0] == version:
-                self._payloads[coord] = stored
+                self._remember(coord, stored)
                 return stored
         st = self.chunk(coord)
         data = encode_delta(st.base_density, st.base_material, st.density, st.material)
-        self._payloads[coord] = (version, data)
+        self._remember(coord, (version, data))
         return version, data
+
+    def _remember(self, coord: ChunkCoord, payload: tuple[int, bytes]) -> None:
+        """Cache an encoded payload, evicting the least recently used beyond the bound."""
+        self._payloads[coord] = payload
+        self._payloads.move_to_end(coord)
+        while len(self._payloads) > self._max_payloads:
+            self._payloads.popitem(last=False)
+
+    @property
+    def cached_payloads(self) -> int:
+        """Encoded delta payloads held in memory (at most ``max_cached_payloads``)."""
+        return len(self._payloads)
 
     def drain_changed(self) -> dict[ChunkCoord, int]:
         """Chunks changed since the previous call -> their newest version."""

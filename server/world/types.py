@@ -72,6 +72,8 @@ class WorldConfig:
         undo_depth: edits kept in each chunk's undo log and each player's undo stack.
         flatten_step_q: largest density change (units, 16 = one voxel) of one flatten.
         max_cached_chunks: in-memory chunk cache size (clean chunks are evicted LRU).
+        max_cached_payloads: encoded chunk deltas kept for streaming (LRU; evicted ones
+            are re-read from the store or re-encoded).
     """
 
     world_seed: int
@@ -87,6 +89,7 @@ class WorldConfig:
     undo_depth: int = 16
     flatten_step_q: int = 16
     max_cached_chunks: int = 2048
+    max_cached_payloads: int = 8192
 
     def __post_init__(self) -> None:
         checks = [
@@ -103,6 +106,7 @@ class WorldConfig:
             (self.undo_depth >= 0, "undo_depth must be >= 0"),
             (1 <= self.flatten_step_q <= 254, "flatten_step_q must be 1..254"),
             (self.max_cached_chunks >= 16, "max_cached_chunks must be >= 16"),
+            (self.max_cached_payloads >= 16, "max_cached_payloads must be >= 16"),
         ]
         for ok, msg in checks:
             if not ok:

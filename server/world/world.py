@@ -133,6 +133,7 @@ class World:
         self.terrain = Terrain(
             config.world_seed, config.planet_index, versions=versions, loader=loader,
             undo_depth=config.undo_depth, max_cached_chunks=config.max_cached_chunks,
+            max_cached_payloads=config.max_cached_payloads,
         )
         self._next_canister = next_canister
         self._next_player = 1
