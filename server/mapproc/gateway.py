@@ -73,6 +73,8 @@ class OrchestratorGateway:
         #: Outgoing transfers never released by then are forgotten (seconds): the
         #: orchestrator has aborted them (its deadline is ``transfer_timeout_ms``).
         self.outgoing_ttl_s = 120.0
+        #: disposable character key -> its state, kept from leave to release
+        self.transient: dict[str, dict[str, Any]] = {}
 
     # ---- MapGateway ---------------------------------------------------------------------
     async def _post(self, path: str, body: dict[str, Any]) -> httpx.Response:
@@ -105,8 +107,8 @@ class OrchestratorGateway:
         cid = int(cid) if cid is not None else None
         state = body.get("state")
         rec: CharacterRecord | None = None
-        if cid is not None:
-            rec, at_spawn = record_from_state(state, cid, self.map_id)
+        if cid is not None or isinstance(state, dict):  # disposable: state of a transfer
+            rec, at_spawn = record_from_state(state, cid or 0, self.map_id)
             if rec is not None and at_spawn and self.server is not None:
                 rec.position = self.server.world.spawn_position()
         return Admission(character_key=str(body["characterKey"]), character_id=cid,
@@ -156,15 +158,22 @@ class OrchestratorGateway:
                               endpoint=str(b.get("endpoint") or ""), token=str(b["token"]),
                               expires_in_ms=expires_in)
         now = time.monotonic()
-        for tid, (_, since) in list(self.outgoing.items()):
+        for tid, (old, since) in list(self.outgoing.items()):
             if now - since > self.outgoing_ttl_s:
                 del self.outgoing[tid]
+                self.transient.pop(old.character_key, None)
         self.outgoing[order.transfer_id] = (adm, now)
         return order
 
-    def left(self, adm: Admission, *, transferring: bool) -> None:
+    def left(self, adm: Admission, *, transferring: bool,
+             record: CharacterRecord | None = None) -> None:
         if transferring:
-            return  # the lease stays here until /control/release-character
+            # the lease stays here until /control/release-character; a disposable
+            # player's state is not persisted, so it travels in the release answer
+            if adm.character_id is None and record is not None:
+                self.transient[adm.character_key] = {
+                    "mapId": self.map_id, "canisters": canister_list(record)}
+            return
         self.store.enqueue("/orch/player-left", {"mapId": self.map_id,
                                                  "characterKey": adm.character_key,
                                                  "epoch": adm.epoch})
@@ -205,6 +214,7 @@ class OrchestratorGateway:
             if s is not None:
                 self.server.remove_session(s, ErrorCode.NORMAL, "transferred")
         snapshot = None
+        transient = self.transient.pop(character_key, None)
         if adm.character_id is not None:
             link = self.store.release(adm.character_id)
             if link is not None:
@@ -212,7 +222,7 @@ class OrchestratorGateway:
                 snapshot = {"revision": item["revision"], "payloadB64": item["payloadB64"],
                             "serverTimeMs": item["serverTimeMs"]}
         log(logger, "character_released", transfer=transfer_id, epoch=adm.epoch)
-        return {"epoch": adm.epoch, "snapshot": snapshot}
+        return {"epoch": adm.epoch, "snapshot": snapshot, "transient": transient}
 
     async def health(self) -> dict[str, Any]:
         srv = self.server

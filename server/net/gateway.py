@@ -101,6 +101,8 @@ class MapGateway(Protocol):
         """A TransferToken for ``to_map_id``. Raises :class:`TransferRefused`."""
         ...
 
-    def left(self, adm: Admission, *, transferring: bool) -> None:
-        """The player left this map (its state was just flushed). Not awaited."""
+    def left(self, adm: Admission, *, transferring: bool,
+             record: CharacterRecord | None = None) -> None:
+        """The player left this map (its state was just flushed). Not awaited.
+        ``record``: its state at that moment when it leaves by transfer."""
         ...

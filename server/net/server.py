@@ -226,12 +226,14 @@ class GameServer:
         if pid is None or self.players.get(pid) is not s:
             return
         del self.players[pid]
+        travelling = self.world.player_record(pid) if s.transfer is not None else None
         try:
             self.world.leave(pid)
         except Exception:  # pragma: no cover - defensive
             logger.exception("world.leave failed", extra={"fields": {"player": pid}})
         if self.gateway is not None and s.admission is not None:
-            self.gateway.left(s.admission, transferring=s.transfer is not None)
+            self.gateway.left(s.admission, transferring=s.transfer is not None,
+                              record=travelling)
         for other in self.players.values():
             if pid in other.view.visible_players:
                 other.view.visible_players.discard(pid)

@@ -318,6 +318,9 @@ class Orchestrator:
                                 f"{t.from_map} could not release the character") from exc
         await self._commit_transfers()
         state = await self.ledger.call(self.ledger.ledger.character_state, t.character)
+        transient = res.get("transient")
+        if state is None and isinstance(transient, dict):
+            state = transient  # a disposable session's canisters (never stored)
         return t, state
 
     async def transfer_result(self, transfer_id: str, *, map_id: str, phase: str,

@@ -270,6 +270,16 @@ class World:
             rec = CharacterRecord(rec.id, self.spawn_position(), IDENTITY, rec.canisters)
         return self._add_player(rec, character_id)
 
+    def player_record(self, player_id: int) -> CharacterRecord | None:
+        """The state of any online player (a disposable one has id 0): what travels with
+        it on a map transfer. None for an unknown id."""
+        p = self._players.get(player_id)
+        if p is None:
+            return None
+        cans = [CanisterRecord(cid, p.canisters[slot], p.character_id, slot)
+                for slot, cid in enumerate(p.canister_ids) if cid is not None]
+        return CharacterRecord(p.character_id or 0, p.position, p.rotation, cans)
+
     def character_record(self, player_id: int) -> CharacterRecord | None:
         """The saveable state of an online persistent character (None otherwise)."""
         p = self._players.get(player_id)

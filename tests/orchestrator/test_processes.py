@@ -86,6 +86,14 @@ async def test_transfer_preserves_position_and_canisters(tmp_path: Path) -> None
         await client4.close()
         # the raw auth key never reaches a log line (only its HMAC is kept)
         assert not [line for line in orch.raw if "traveller" in line]
+        # a disposable (keyless) session keeps its canisters across a transfer too
+        guest, gjoined = await join(orch, None, "guest")
+        gresult = await dig(guest, gjoined, depth_m=2.0)
+        gorder = await guest.request_transfer("planet-1")
+        guest2, gjoined2 = await guest.follow_transfer(gorder)
+        assert gjoined2.planet_index == 1 and gjoined2.character_id == 0
+        assert sum(gjoined2.canisters) == gresult.soil_total > 0
+        await guest2.close()
 
 
 async def test_transfer_token_replay_denied(tmp_path: Path) -> None:
