@@ -154,8 +154,9 @@ class Orchestrator:
             task = asyncio.get_running_loop().create_task(self._commit_transfers())
             self._background.add(task)
             task.add_done_callback(self._background.discard)
-        log.warning("map_leases_revoked", extra={"fields": {"map_id": map_id, "reason": reason,
-                                                            "characters": len(held)}})
+        level = logging.INFO if reason == "stopped" else logging.WARNING  # a stop is planned
+        log.log(level, "map_leases_revoked", extra={"fields": {
+            "map_id": map_id, "reason": reason, "characters": len(held)}})
 
     async def _commit_transfers(self) -> None:
         changed, self._changed[:] = list(self._changed), []
