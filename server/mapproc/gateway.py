@@ -126,7 +126,7 @@ class OrchestratorGateway:
             adm.epoch = int(lease["epoch"])
         if adm.character_id is not None:
             state = dict(adm.state or {})
-            state.pop("revision", None)
+            self.store.observe_revision(int(state.pop("revision", 0) or 0))
             link = CharacterLink(adm.character_id, adm.character_key, adm.epoch, state)
             self.store.register(link)
             assert self.server is not None

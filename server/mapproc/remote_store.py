@@ -146,6 +146,11 @@ class RemoteStore:
         self._revision = max(self._revision + 1, time.time_ns() // 1000)
         return self._revision
 
+    def observe_revision(self, revision: int) -> None:
+        """Never issue a revision at or below ``revision`` (a character's newest, from
+        another map: its later events must sort after it even if this clock is behind)."""
+        self._revision = max(self._revision, revision)
+
     # ---- characters held here ----------------------------------------------------------
     def register(self, link: CharacterLink) -> None:
         self.links[link.character_id] = link

@@ -105,6 +105,9 @@ async def test_critical_events_retry_with_the_same_id_then_give_up() -> None:
     assert seq == 1 and fake.failed["/orch/persist-critical-event"] == 2
     (_, body), = fake.calls
     assert body["partition"] == "character:key3" and body["kind"] == "soil"
+    store.observe_revision(1 << 62)  # a revision from a map whose clock is ahead
+    await store.critical(link, "soil", {})
+    assert fake.calls[-1][1]["revision"] > 1 << 62
     dead = store_with(FakeOrchestrator(fail=99))
     with pytest.raises(PersistenceUnavailableError):
         await dead.critical(link, "soil", {}, attempts=3)
