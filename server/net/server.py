@@ -292,13 +292,11 @@ class GameServer:
                 return
 
     def _on_join(self, s: Session, msg: Join) -> None:
-        st = self.settings
         if self.gateway is not None:
             s.conn.send(Error(ErrorCode.TICKET_DENIED, ticket_denied_reason(
                 "TICKET_REQUIRED", "this map process admits JOIN_WITH_TICKET only")))
             return
-        if len(self.players) >= st.max_players:
-            s.conn.send(Error(ErrorCode.SERVER_FULL, f"server full ({st.max_players} players)"))
+        if self._refuse_if_full(s):
             return
         try:
             ps = self.world.join(msg.auth_key or None, self.clock())
@@ -307,15 +305,21 @@ class GameServer:
             return
         self._accept_join(s, ps, msg.display_name)
 
+    def _refuse_if_full(self, s: Session) -> bool:
+        """ERROR 4007 and True when ``max_players`` are in."""
+        limit = self.settings.max_players
+        if len(self.players) < limit:
+            return False
+        s.conn.send(Error(ErrorCode.SERVER_FULL, f"server full ({limit} players)"))
+        return True
+
     async def _on_join_ticket(self, s: Session, msg: JoinWithTicket) -> None:
-        st = self.settings
         gw = self.gateway
         if gw is None:
             s.conn.send(Error(ErrorCode.TICKET_DENIED, ticket_denied_reason(
                 "NO_ORCHESTRATOR", "this server runs without an orchestrator; send JOIN")))
             return
-        if len(self.players) >= st.max_players:
-            s.conn.send(Error(ErrorCode.SERVER_FULL, f"server full ({st.max_players} players)"))
+        if self._refuse_if_full(s):
             return
         try:
             adm = await gw.admit(msg.ticket)

@@ -116,23 +116,19 @@ class TransferResultIn(Body):
     epoch: int | None = None
 
 
-class SnapshotIn(Body):
-    map_id: str
-    instance_id: str
-    partition: str = Field(max_length=128)
-    revision: int = Field(ge=0)
-    server_time_ms: int = 0
-    payload_b64: str
-    epoch: int | None = None
-
-
 class SnapshotItem(Body):
+    """One partition's snapshot (``epoch``: the lease epoch, for character partitions)."""
+
     instance_id: str
     partition: str = Field(max_length=128)
     revision: int = Field(ge=0)
     server_time_ms: int = 0
     payload_b64: str
     epoch: int | None = None
+
+
+class SnapshotIn(SnapshotItem):
+    map_id: str
 
 
 class SnapshotBatchIn(Body):
