@@ -79,7 +79,9 @@ var _done_mesh: Array = []  # MeshData from workers
 var _ready_meshes: Array = []  # MeshData waiting for upload
 var _mesh_serial := {}  # Vector3i -> int, bumped when a chunk must be re-meshed
 var _meshed := {}  # Vector3i -> serial of the uploaded mesh
-var _urgent: Array[Vector3i] = []  # re-meshes after edits, before anything else
+var _edits: Array[Vector3i] = []  # re-meshes after edits, before anything else
+var _urgent: Array[Vector3i] = []  # re-meshes for collision faces, before the plan
+var _edited := {}  # Vector3i -> true from an edit until its new mesh is uploaded
 var _nodes := {}  # Vector3i -> MeshInstance3D
 var _has_faces := {}  # Vector3i -> true when the uploaded mesh came with collision
 var _colliders: PSChunkColliders
@@ -152,7 +154,9 @@ func reset() -> void:
 	]:
 		d.clear()
 	_ready_meshes.clear()
+	_edits.clear()
 	_urgent.clear()
+	_edited.clear()
 	_plan.clear()
 	_plan_done = 0
 	_gen_cursor = 0
@@ -207,7 +211,8 @@ func update_streaming() -> void:
 func is_idle() -> bool:
 	return (
 		_gen_tasks.is_empty() and _mesh_tasks.is_empty() and _ready_meshes.is_empty()
-		and _urgent.is_empty() and not _colliders.is_busy() and not _plan.is_empty()
+		and _urgent.is_empty() and _edits.is_empty() and not _colliders.is_busy()
+		and not _plan.is_empty()
 		and _plan_done >= _plan.size() and _gen_cursor >= _plan.size()
 	)
 
@@ -219,12 +224,41 @@ func stats() -> Dictionary:
 		"implicit": _implicit.size(),
 		"meshes": _nodes.size(),
 		"colliders": _colliders.count(),
+		"collision_pieces_queued": _colliders.pending_pieces(),
+		"urgent": _urgent.size() + _edits.size(),
 		"generating": _gen_tasks.size(),
 		"meshing": _mesh_tasks.size(),
 		"to_upload": _ready_meshes.size(),
 		"planned": _plan.size(),
 		"planned_done": _plan_done,
 	}
+
+
+## True if chunk [param coord] has complete collision attached (possibly of an older mesh).
+func has_collision(coord: Vector3i) -> bool:
+	return _colliders.has_collision(coord)
+
+
+## Chunk [param coord]'s mesh serial: bumped each time its voxels or apron change.
+func mesh_serial(coord: Vector3i) -> int:
+	return int(_mesh_serial.get(coord, 0))
+
+
+## True if chunk [param coord]'s uploaded mesh is its newest (no re-mesh pending).
+func is_mesh_current(coord: Vector3i) -> bool:
+	return int(_meshed.get(coord, -1)) == int(_mesh_serial.get(coord, 0))
+
+
+## True if chunk [param coord] needs no new collision: outside the collision range, or its
+## newest mesh is uploaded and its collision (if the mesh has triangles) is that mesh's.
+func is_collision_current(coord: Vector3i) -> bool:
+	if not _in_collision(coord):
+		return true
+	if not is_mesh_current(coord):
+		return false
+	if not _nodes.has(coord):
+		return true  # empty mesh: no collision wanted
+	return _colliders.collision_serial(coord) == int(_meshed[coord])
 
 
 ## The MeshInstance3D of chunk [param coord], or null.
@@ -301,11 +335,29 @@ func edit_sphere(
 # ---- internals --------------------------------------------------------------------------
 
 
-func _remesh(coords: Array[Vector3i]) -> void:
+## Chunks [param coords] must be re-meshed. [param edit]: their voxels changed (edits,
+## server data): they go before every other job, those in the collision range first, and
+## their meshes and collision pieces before the streaming ones.
+func _remesh(coords: Array[Vector3i], edit: bool = true) -> void:
 	for c in coords:
 		_mesh_serial[c] = int(_mesh_serial.get(c, 0)) + 1
-		if _in_view(c) and not _urgent.has(c):
-			_urgent.append(c)
+		if not _in_view(c):
+			continue
+		if not edit:
+			if not _urgent.has(c) and not _edits.has(c):
+				_urgent.append(c)
+			continue
+		_urgent.erase(c)
+		_edited[c] = true
+		if _edits.has(c):
+			continue
+		if _in_collision(c):
+			var at := 0
+			while at < _edits.size() and _in_collision(_edits[at]):
+				at += 1
+			_edits.insert(at, c)
+		else:
+			_edits.append(c)
 
 
 func _in_view(c: Vector3i) -> bool:
@@ -345,7 +397,7 @@ func _replan() -> void:
 	# chunks that entered the collision range need a mesh with faces
 	for c: Vector3i in _nodes:
 		if _in_collision(c) and not _has_faces.has(c):
-			_remesh([c])
+			_remesh([c], false)
 
 
 ## Offsets of the chunks within [param r] (chunk centres) and of all their neighbours
@@ -411,6 +463,12 @@ func _unload_far() -> void:
 		_meshed.erase(c)
 		if not store.has_chunk(c):
 			_mesh_serial.erase(c)
+	far.clear()
+	for c: Vector3i in _edited:
+		if not _in_view(c):
+			far.append(c)
+	for c in far:
+		_edited.erase(c)
 
 
 func _has_voxels(c: Vector3i) -> bool:
@@ -442,20 +500,12 @@ func _slots() -> int:
 
 
 func _dispatch() -> void:
+	# edits may use one task beyond max_tasks: a re-mesh is short, waiting for a worker
+	# busy with a generation is not
+	_dispatch_list(_edits, 1)
 	if _slots() <= 0:
 		return
-	var k := 0
-	while k < _urgent.size() and _slots() > 0:
-		var c := _urgent[k]
-		if not _in_view(c):
-			_urgent.remove_at(k)
-			continue
-		if _mesh_tasks.has(c) or not _neighbourhood_ready(c):
-			k += 1
-			continue
-		_urgent.remove_at(k)
-		if _needs_mesh(c):
-			_start_mesh(c)
+	_dispatch_list(_urgent, 0)
 	# meshes, nearest first: _plan_done is the fully handled prefix of the plan
 	var i := _plan_done
 	var prefix := true
@@ -475,6 +525,22 @@ func _dispatch() -> void:
 		if not _has_voxels(c) and not _gen_tasks.has(c) and not _try_implicit(c):
 			_start_gen(c)
 		_gen_cursor += 1
+
+
+## Start the re-meshes of [param list] that can start (while slots + [param extra] remain).
+func _dispatch_list(list: Array[Vector3i], extra: int) -> void:
+	var k := 0
+	while k < list.size() and _slots() + extra > 0:
+		var c := list[k]
+		if not _in_view(c):
+			list.remove_at(k)
+			continue
+		if _mesh_tasks.has(c) or not _neighbourhood_ready(c):
+			k += 1
+			continue
+		list.remove_at(k)
+		if _needs_mesh(c):
+			_start_mesh(c)
 
 
 ## Start meshing chunk [param c] if it can be; true when it needs nothing more.
@@ -559,7 +625,7 @@ func _mesh_job(
 ) -> void:
 	var data := PSSurfaceNets.mesh(block, pal, faces)
 	if faces and not data.faces.is_empty():
-		data.set_meta(&"shapes", PSChunkColliders.build_shapes(data.faces))
+		data.set_meta(&"shapes", PSChunkColliders.build_pieces(data.faces))
 	data.coord = c
 	data.revision = serial
 	_mutex.lock()
@@ -598,7 +664,10 @@ func _collect() -> void:
 			continue
 		WorkerThreadPool.wait_for_task_completion(id)
 		_mesh_tasks.erase(m.coord)
-		_ready_meshes.append(m)
+		if _edited.has(m.coord):
+			_ready_meshes.push_front(m)  # edits first
+		else:
+			_ready_meshes.append(m)
 	if not later_gens.is_empty() or not later_meshes.is_empty():
 		_mutex.lock()
 		_done_gen.append_array(later_gens)
@@ -625,6 +694,8 @@ func _upload(t0: int) -> void:
 func _install(m: PSSurfaceNets.MeshData) -> void:
 	var c := m.coord
 	_meshed[c] = m.revision
+	var edited := _edited.has(c)
+	_edited.erase(c)
 	var node: MeshInstance3D = _nodes.get(c)
 	if m.is_empty():
 		if node != null:
@@ -646,7 +717,13 @@ func _install(m: PSSurfaceNets.MeshData) -> void:
 	mesh.add_surface_from_arrays(Mesh.PRIMITIVE_TRIANGLES, m.to_arrays())
 	node.mesh = mesh
 	if m.has_meta(&"shapes") and _in_collision(c):
-		_colliders.enqueue(c, m.revision, m.get_meta(&"shapes"), origin.chunk_to_scene(c))
+		_colliders.enqueue(
+			c,
+			m.revision,
+			m.get_meta(&"shapes"),
+			origin.chunk_to_scene(c),
+			edited or _colliders.has_collision(c)
+		)
 		_has_faces[c] = true
 	else:
 		_drop_body(c)

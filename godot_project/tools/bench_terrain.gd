@@ -2,10 +2,18 @@ extends SceneTree
 ## Client terrain benchmark (headless): generation + surface nets meshing per chunk on one
 ## core and on the WorkerThreadPool, re-mesh after an edit, the main thread's time per
 ## frame while chunks stream in, then while the focus walks along the surface at 8 m/s.
+## During both, every --edit-interval seconds a 1.5 m sphere is carved or filled (in turn)
+## at the ground under the focus, and the time until every chunk it touched in the
+## collision range has its new mesh, then its new collision attached, is measured (and the
+## frames in which such a chunk had no collision at all are counted).
 ## Driven by tools/bench_client_terrain.py.
 ##
 ## tools/godot --headless --xr-mode off --path godot_project -s res://tools/bench_terrain.gd \
 ##     -- [--seed S] [--planet P] [--chunks N] [--stream N] [--walk-seconds S]
+##     [--edit-interval S] [--edit-radius M] [--fps N]
+##
+## --fps N caps the frame rate (Engine.max_fps) like a headset's refresh (90); 0 (default):
+## frames back to back.
 ##
 ## Prints "BENCH key value" lines (milliseconds unless named otherwise), then "BENCH done".
 
@@ -24,6 +32,20 @@ var _walk_seconds := 15.0
 var _walk_speed := 8.0
 var _walking := false
 var _walked := 0.0
+var _edit_interval := 1.0  # seconds between edits; 0 = none
+var _edit_radius := 1.5  # metres
+var _last_edit_usec := 0
+var _edit_count := 0
+var _edit: Dictionary = {}  # the edit being followed (see _edit_probe_start)
+var _edit_apply_usec: Array[int] = []
+var _edit_mesh_usec: Array[int] = []
+var _edit_coll_usec: Array[int] = []
+var _edit_coll_frames: Array[int] = []
+var _edit_gap_usec: Array[int] = []  # new collision after the new mesh
+var _edit_bare_frames := 0
+var _edit_abandoned := 0
+var _last_focus_chunk := Vector3i.ZERO
+var _cross_frames := -1  # frames since the focus entered another chunk while walking
 
 
 func _initialize() -> void:
@@ -40,6 +62,12 @@ func _initialize() -> void:
 				_stream_target = args[i + 1].to_int()
 			"--walk-seconds":
 				_walk_seconds = args[i + 1].to_float()
+			"--edit-interval":
+				_edit_interval = args[i + 1].to_float()
+			"--edit-radius":
+				_edit_radius = args[i + 1].to_float()
+			"--fps":
+				Engine.max_fps = args[i + 1].to_int()
 	_src = PSGenChunkSource.create(_seed, _planet)
 	if _src == null:
 		printerr("error: bad seed or planet")
@@ -218,10 +246,12 @@ func _process(delta: float) -> bool:
 		return false
 	if _walking:
 		_walk_step(delta)
+	_edit_probe_start()
 	var t := Time.get_ticks_usec()
 	_streamer.update_streaming()
 	var dt := Time.get_ticks_usec() - t
 	_frame_usec.append(dt)
+	_edit_probe_check()
 	if dt > 3000 and OS.get_environment("PS_BENCH_VERBOSE") != "":
 		print("slow frame %d us phases %s stats %s" % [dt, _streamer.last_frame_usec, _streamer.stats()])
 	_frames += 1
@@ -233,6 +263,7 @@ func _process(delta: float) -> bool:
 			_report("walk")
 			_out("walk_metres", _walked)
 			_out("walk_meshes_now", meshed)
+			_report_edits()
 			print("BENCH done")
 			_streamer.queue_free()
 			_streamer = null
@@ -245,6 +276,7 @@ func _process(delta: float) -> bool:
 		_out("stream_seconds", elapsed)
 		_report("main_thread")
 		if _walk_seconds <= 0.0:
+			_report_edits()
 			print("BENCH done")
 			_streamer.queue_free()
 			_streamer = null
@@ -275,3 +307,116 @@ func _walk_step(delta: float) -> void:
 	var w2 := w.rotated(axis, step / w.length())
 	_focus.position += w2 - w
 	_walked += step
+
+
+# ---- edit -> new collision --------------------------------------------------------------
+
+
+## While streaming, every [member _edit_interval] s; while walking, 3 frames after the focus
+## entered another chunk (the worst moment: the chunks that just came into the collision
+## range are being re-meshed and their collision queued); once the previous edit is
+## followed to its end: carve or fill a sphere of [member _edit_radius] at the ground under
+## the focus (on the generator's terrain height), when the chunk there already has
+## collision; follow the chunks it re-meshes.
+func _edit_probe_start() -> void:
+	var o := _streamer.origin
+	var fc := o.scene_to_chunk(_focus.position)
+	if fc != _last_focus_chunk:
+		_last_focus_chunk = fc
+		_cross_frames = 0
+	elif _cross_frames >= 0:
+		_cross_frames += 1
+	if _edit_interval <= 0.0 or not _edit.is_empty():
+		return
+	var now := Time.get_ticks_usec()
+	if _walking:
+		if _cross_frames != 3:
+			return
+	elif now - _last_edit_usec < int(_edit_interval * 1e6):
+		return
+	var p := _src.params
+	var w := Vector3(o.origin_chunk) * PSFloatingOrigin.CHUNK_M + _focus.position
+	var dir := w.normalized()
+	var s := dir * p.radius
+	var ground := dir * (p.radius + PSGenPlanet.terrain_height(p, s.x, s.y, s.z))
+	var centre := o.world_to_scene(ground)
+	var c := o.scene_to_chunk(centre)
+	if not _streamer.has_collision(c):
+		return
+	# the chunks whose mesh may change: the neighbourhood of every voxel chunk touched
+	var serials := {}  # chunks that are up to date (meshed, collision attached) now
+	for n in PSChunkStore.neighbourhood(c):
+		if _streamer.is_mesh_current(n) and _streamer.is_collision_current(n):
+			serials[n] = _streamer.mesh_serial(n)
+	var t := Time.get_ticks_usec()
+	_streamer.edit_sphere(centre, _edit_radius, _edit_count % 2 == 1)
+	_edit_apply_usec.append(Time.get_ticks_usec() - t)
+	var had := {}  # re-meshed chunk -> it had collision before the edit
+	for n: Vector3i in serials:
+		if _streamer.mesh_serial(n) != int(serials[n]):
+			had[n] = _streamer.has_collision(n)
+	_edit_count += 1
+	_last_edit_usec = now
+	_edit = {"t": t, "frames": 0, "had": had, "mesh_usec": -1}
+	if OS.get_environment("PS_BENCH_VERBOSE") != "":
+		print("edit %d at %s: re-meshes %s stats %s" % [_edit_count, c, had, _streamer.stats()])
+
+
+func _edit_probe_check() -> void:
+	if _edit.is_empty():
+		return
+	_edit["frames"] = int(_edit["frames"]) + 1
+	var now := Time.get_ticks_usec()
+	var had: Dictionary = _edit["had"]
+	var meshes_done := true
+	var coll_done := true
+	var bare := false
+	for n: Vector3i in had:
+		if not _streamer.is_mesh_current(n):
+			meshes_done = false
+		if not _streamer.is_collision_current(n):
+			coll_done = false
+		if had[n] and not _streamer.has_collision(n) and _streamer.get_chunk_node(n) != null:
+			bare = true
+	if bare:
+		_edit_bare_frames += 1
+	var dt := now - int(_edit["t"])
+	if meshes_done and int(_edit["mesh_usec"]) < 0:
+		_edit["mesh_usec"] = dt
+	if coll_done and meshes_done:
+		_edit_mesh_usec.append(int(_edit["mesh_usec"]))
+		_edit_coll_usec.append(dt)
+		_edit_coll_frames.append(int(_edit["frames"]))
+		_edit_gap_usec.append(dt - int(_edit["mesh_usec"]))
+		if OS.get_environment("PS_BENCH_VERBOSE") != "":
+			print("edit done in %d us, %d frames" % [dt, _edit["frames"]])
+		_edit = {}
+		_last_edit_usec = now
+	elif dt > 10_000_000:
+		_edit_abandoned += 1  # walked out of range or stuck: not counted
+		_edit = {}
+
+
+func _report_edits() -> void:
+	_out("edit_probes", _edit_coll_usec.size())
+	_out("edit_probes_abandoned", _edit_abandoned)
+	if _edit_coll_usec.is_empty():
+		return
+	_out("edit_probe_apply_ms_p50", _pct(_edit_apply_usec, 0.5))
+	_out("edit_to_mesh_ms_p50", _pct(_edit_mesh_usec, 0.5))
+	_out("edit_to_mesh_ms_max", _pct(_edit_mesh_usec, 1.0))
+	_out("edit_to_collision_ms_p50", _pct(_edit_coll_usec, 0.5))
+	_out("edit_to_collision_ms_p90", _pct(_edit_coll_usec, 0.9))
+	_out("edit_to_collision_ms_max", _pct(_edit_coll_usec, 1.0))
+	_out("edit_to_collision_frames_p50", int(_pct(_edit_coll_frames, 0.5, 1.0)))
+	_out("edit_to_collision_frames_max", int(_pct(_edit_coll_frames, 1.0, 1.0)))
+	_out("edit_collision_after_mesh_ms_p50", _pct(_edit_gap_usec, 0.5))
+	_out("edit_collision_after_mesh_ms_max", _pct(_edit_gap_usec, 1.0))
+	_out("edit_frames_without_collision", _edit_bare_frames)
+
+
+## The [param q] quantile of [param values] / [param scale] (default microseconds -> ms).
+static func _pct(values: Array[int], q: float, scale: float = 1000.0) -> float:
+	var sorted := values.duplicate()
+	sorted.sort()
+	return sorted[mini(sorted.size() - 1, int(sorted.size() * q))] / scale

@@ -22,6 +22,7 @@ EXPECTED_FILES = (
     "test_terrain_streamer",
     "test_terrain_server_merge",
     "test_terrain_startup",
+    "test_terrain_edit_collision",
 )
 
 
