@@ -15,6 +15,9 @@ extends RefCounted
 ## neighbours whose one-voxel apron (see [PSSurfaceNets]) contains a changed voxel.
 ## Main thread only; meshing jobs get copies of the arrays ([method PSSurfaceNets.block_entry]).
 
+## Metres between voxel samples (global voxel g sits at g * 0.5 m from the planet's centre).
+const VOXEL_M := 0.5
+
 ## Chunk data by Vector3i.
 var chunks: Dictionary = {}
 ## Deltas waiting for their chunk: Vector3i -> Array of [indices, densities, materials].
@@ -36,6 +39,36 @@ func get_chunk(coord: Vector3i) -> PSChunkData:
 
 func size() -> int:
 	return chunks.size()
+
+
+## Signed density (-128..127; solid > 0, about 32 units per metre) of global voxel
+## [param g] (chunk [code]g >> 5[/code], local [code]g & 31[/code] per axis), or
+## [param missing] when its chunk is not stored.
+func voxel_density(g: Vector3i, missing: float = NAN) -> float:
+	var chunk: PSChunkData = chunks.get(Vector3i(g.x >> 5, g.y >> 5, g.z >> 5))
+	if chunk == null:
+		return missing
+	return float(chunk.density_at(PSChunkData.index_of(g.x & 31, g.y & 31, g.z & 31)))
+
+
+## The density field at point [param p] (metres, float) measured from the minimum corner of
+## chunk [param base_chunk] (for a scene point pass [member PSFloatingOrigin.origin_chunk];
+## the split keeps float32 precise on any planet): the trilinear interpolation of the 8
+## voxels around it, in the voxels' units (solid > 0, about 32 per metre, so the value is
+## roughly the signed distance to the surface times 32). Voxels of chunks not stored count
+## as [param missing]; NAN (the default) makes the result NAN.
+func sample_density(base_chunk: Vector3i, p: Vector3, missing: float = NAN) -> float:
+	var f := p / VOXEL_M
+	var g0 := Vector3i(f.floor())
+	var t := f - Vector3(g0)
+	g0 += base_chunk * PSChunkData.SIZE
+	var c := PackedFloat64Array()
+	c.resize(8)
+	for k in 8:
+		c[k] = voxel_density(g0 + Vector3i(k >> 2, (k >> 1) & 1, k & 1), missing)
+	var x0 := lerpf(lerpf(c[0], c[1], t.z), lerpf(c[2], c[3], t.z), t.y)
+	var x1 := lerpf(lerpf(c[4], c[5], t.z), lerpf(c[6], c[7], t.z), t.y)
+	return lerpf(x0, x1, t.x)
 
 
 ## Store a locally generated chunk (null = air outside the grid: pass the coord).

@@ -46,6 +46,7 @@ func _ready() -> void:
 	tool.origin = terrain.origin
 	tool.soil_changed.connect(canisters.show_soil)
 	locomotion.up_source = terrain.origin.up_at
+	locomotion.density_source = terrain_density
 	turning.up_source = terrain.origin.up_at
 	if not right_handed:
 		set_dominant_hand(false)
@@ -90,6 +91,13 @@ func pose_set() -> Dictionary:
 	return PSCodec.pose_set(
 		body, _local_pose(camera), _hand_pose(left_hand), _hand_pose(right_hand)
 	)
+
+
+## The terrain's density at scene point [param p] (see [method PSChunkStore.sample_density]),
+## for the locomotion's push-out. Chunks not in the store count as air: the streamer knows
+## chunks of open sky without storing their voxels.
+func terrain_density(p: Vector3) -> float:
+	return terrain.store.sample_density(terrain.origin.origin_chunk, p, -127.0)
 
 
 ## Put the rig's feet at world point [param world] (metres from the planet's centre),
