@@ -191,11 +191,16 @@ class Ledger:
                 if pid is not None:
                     self._instance_planet[mi.instance_id] = pid
             for inst, pid in self._instance_planet.items():
-                for cx, cy, cz, version in s.exec(
-                        select(ChunkDelta.cx, ChunkDelta.cy, ChunkDelta.cz, ChunkDelta.version)
-                        .where(ChunkDelta.planet_id == pid)):
-                    key = (inst, chunk_partition((cx, cy, cz)))
-                    self._snaps[key] = _Snap(version, 0, None, False)
+                self._track_chunks(s, inst, pid)
+
+    def _track_chunks(self, s: Session, instance_id: str, planet_id: int) -> None:
+        """Know the version of every stored chunk delta of the instance's planet (its bytes
+        stay in ``chunk_delta`` until asked for); newer ones held in memory are kept."""
+        for cx, cy, cz, version in s.exec(
+                select(ChunkDelta.cx, ChunkDelta.cy, ChunkDelta.cz, ChunkDelta.version)
+                .where(ChunkDelta.planet_id == planet_id)):
+            self._snaps.setdefault((instance_id, chunk_partition((cx, cy, cz))),
+                                   _Snap(version, 0, None, False))
 
     @staticmethod
     def _planet_id(s: Session, world_seed: int, planet_index: int, *,
@@ -408,18 +413,42 @@ class Ledger:
                 for c in s.exec(select(ChunkDelta).where(ChunkDelta.planet_id == pid)):
                     snaps[(inst, chunk_partition((c.cx, c.cy, c.cz)))] = SnapshotRecord(
                         c.version, 0, bytes(c.payload))
-            events = []
-            for r in s.exec(eq):
-                base = snaps.get((r.instance_id, r.partition))
-                if base is not None and r.revision <= base.revision:
-                    continue
-                body = json.loads(r.payload_json)
-                events.append(StoredEvent(r.seq or 0, r.event_id, r.instance_id, r.partition,
-                                          r.revision, r.kind, body.get("payload", {})))
-            cp = s.exec(select(Checkpoint).order_by(col(Checkpoint.id).desc())).first()
-            info = None if cp is None else CheckpointInfo(cp.id or 0, cp.snapshots_written,
-                                                          cp.last_event_seq)
+            events = self._events_after(s, eq, snaps)
+            info = self._last_checkpoint(s)
         return Rehydrated(info, snaps, events)
+
+    def rehydrate_live(self, instance_id: str) -> Rehydrated:
+        """What a (re)started map instance starts from while this orchestrator runs: the
+        newest snapshot of each partition held (:meth:`live_snapshots`: checkpointed, or
+        ingested since) and every critical event of the instance newer than its
+        partition's snapshot, in commit order."""
+        snaps = {(instance_id, part): rec
+                 for part, rec in self.live_snapshots(instance_id).items()}
+        with self._session() as s:
+            eq = (select(CriticalEvent).where(CriticalEvent.instance_id == instance_id)
+                  .order_by(col(CriticalEvent.seq)))
+            return Rehydrated(self._last_checkpoint(s), snaps,
+                              self._events_after(s, eq, snaps))
+
+    @staticmethod
+    def _events_after(s: Session, query: Any,
+                      snaps: dict[tuple[str, str], SnapshotRecord]) -> list[StoredEvent]:
+        """The events of ``query`` newer (by revision) than their partition's snapshot."""
+        events = []
+        for r in s.exec(query):
+            base = snaps.get((r.instance_id, r.partition))
+            if base is not None and r.revision <= base.revision:
+                continue
+            body = json.loads(r.payload_json)
+            events.append(StoredEvent(r.seq or 0, r.event_id, r.instance_id, r.partition,
+                                      r.revision, r.kind, body.get("payload", {})))
+        return events
+
+    @staticmethod
+    def _last_checkpoint(s: Session) -> CheckpointInfo | None:
+        cp = s.exec(select(Checkpoint).order_by(col(Checkpoint.id).desc())).first()
+        return None if cp is None else CheckpointInfo(cp.id or 0, cp.snapshots_written,
+                                                      cp.last_event_seq)
 
     def live_snapshots(self, instance_id: str, *, only: set[str] | None = None
                        ) -> dict[str, SnapshotRecord]:
@@ -520,10 +549,7 @@ class Ledger:
         if instance_id not in self._instance_planet:
             self._instance_planet[instance_id] = pid
             with self._session() as s:  # chunk deltas written by `serve --single` before
-                for c in s.exec(select(ChunkDelta).where(ChunkDelta.planet_id == pid)):
-                    key = (instance_id, chunk_partition((c.cx, c.cy, c.cz)))
-                    if key not in self._snaps:
-                        self._snaps[key] = _Snap(c.version, 0, None, False)
+                self._track_chunks(s, instance_id, pid)
 
     def record_transfer(self, *, transfer_id: str, character_key: str, from_map: str,
                         to_map: str, state: str, reason: str | None = None) -> None:

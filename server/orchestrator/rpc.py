@@ -307,19 +307,16 @@ def create_control_app(orch: Orchestrator) -> FastAPI:
         orchestrator holds (checkpointed, or ingested since while it kept running) and
         every critical event of the instance newer than its partition's snapshot."""
         led = orch.ledger.ledger
-        got = await orch.ledger.call(led.rehydrate, body.instance_id)
-        live = await orch.ledger.call(led.live_snapshots, body.instance_id)
-        events = [e for e in got.events
-                  if e.partition not in live or e.revision > live[e.partition].revision]
+        got = await orch.ledger.call(led.rehydrate_live, body.instance_id)
         return _out(
             checkpoint_id=got.checkpoint.checkpoint_id if got.checkpoint else None,
             snapshots=[_out(partition=part, revision=rec.revision,
                             server_time_ms=rec.server_time_ms,
                             payload_b64=base64.b64encode(rec.payload).decode())
-                       for part, rec in sorted(live.items())],
+                       for (_, part), rec in sorted(got.snapshots.items())],
             events=[_out(seq=e.seq, event_id=e.event_id, partition=e.partition,
                          revision=e.revision, kind=e.kind, payload=e.payload)
-                    for e in events])
+                    for e in got.events])
 
     @r.post("/persist-critical-event")
     async def persist_critical(body: CriticalEventBody) -> dict[str, Any]:

@@ -274,11 +274,7 @@ class World:
         """The state of any online player (a disposable one has id 0): what travels with
         it on a map transfer. None for an unknown id."""
         p = self._players.get(player_id)
-        if p is None:
-            return None
-        cans = [CanisterRecord(cid, p.canisters[slot], p.character_id, slot)
-                for slot, cid in enumerate(p.canister_ids) if cid is not None]
-        return CharacterRecord(p.character_id or 0, p.position, p.rotation, cans)
+        return None if p is None else self._record_of(p)
 
     def character_record(self, player_id: int) -> CharacterRecord | None:
         """The saveable state of an online persistent character (None otherwise)."""
@@ -330,12 +326,17 @@ class World:
 
     def _character_record(self, p: PlayerState) -> CharacterRecord:
         assert p.character_id is not None
+        return self._record_of(p)
+
+    @staticmethod
+    def _record_of(p: PlayerState) -> CharacterRecord:
+        """Pose and attached canisters of a player (id 0 for a disposable one)."""
         cans = [
             CanisterRecord(cid, p.canisters[slot], p.character_id, slot)
             for slot, cid in enumerate(p.canister_ids)
             if cid is not None
         ]
-        return CharacterRecord(p.character_id, p.position, p.rotation, cans)
+        return CharacterRecord(p.character_id or 0, p.position, p.rotation, cans)
 
     def leave(self, player_id: int) -> None:
         """Remove a player. Unknown ids are ignored.
