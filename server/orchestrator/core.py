@@ -348,14 +348,22 @@ class Orchestrator:
             await self._commit_transfers()
 
     # ---- persistence --------------------------------------------------------------------
-    async def persist_snapshot(self, *, map_id: str, instance_id: str, partition: str,
-                               revision: int, payload: bytes, server_time_ms: int,
-                               epoch: int | None) -> IngestResult:
+    def _check_fence(self, map_id: str, partition: str, epoch: int | None) -> None:
+        """Character partitions only from the map holding the lease with ``epoch``.
+
+        Raises:
+            TransferError: STALE_EPOCH.
+        """
         if partition.startswith(CHARACTER_PARTITION):
             character = partition[len(CHARACTER_PARTITION):]
             if epoch is None or not self.registry.check(character, map_id, epoch):
                 raise TransferError(TransferRefusal.STALE_EPOCH,
                                     f"{map_id} does not hold {partition}")
+
+    async def persist_snapshot(self, *, map_id: str, instance_id: str, partition: str,
+                               revision: int, payload: bytes, server_time_ms: int,
+                               epoch: int | None) -> IngestResult:
+        self._check_fence(map_id, partition, epoch)
         return await self.ledger.call(self.ledger.ledger.ingest_snapshot, instance_id,
                                       partition, revision, payload, server_time_ms)
 
@@ -364,12 +372,23 @@ class Orchestrator:
         """A batch of :meth:`persist_snapshot` (one flush of a map); per item the result
         value or ``refused:<reason>`` (a stale character epoch does not fail the batch)."""
         out: list[str] = []
+        fenced: list[tuple[int, dict[str, Any]]] = []
         for it in items:
             try:
-                res = await self.persist_snapshot(map_id=map_id, **it)
-                out.append(res.value)
+                self._check_fence(map_id, it["partition"], it["epoch"])
+                fenced.append((len(out), it))
+                out.append("")
             except TransferError as e:
                 out.append(f"refused:{e.code.value}")
+        led = self.ledger.ledger
+
+        def ingest_all() -> list[IngestResult]:  # one hop to the ledger thread
+            return [led.ingest_snapshot(it["instance_id"], it["partition"], it["revision"],
+                                        it["payload"], it["server_time_ms"])
+                    for _, it in fenced]
+
+        for (i, _), res in zip(fenced, await self.ledger.call(ingest_all), strict=True):
+            out[i] = res.value
         return out
 
     async def persist_critical_event(self, ev: CriticalEventIn) -> CriticalAck:

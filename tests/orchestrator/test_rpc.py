@@ -193,6 +193,14 @@ async def test_bootstrap_join_transfer_over_rpc(orch, caplog):
             {"result": "accepted"}
         assert (await c.post("/orch/persist-snapshot", json=snap)).json() == \
             {"result": "duplicate"}
+        # a map's flush: one batch; a stale character epoch refuses only its own item
+        item = {k: v for k, v in snap.items() if k != "mapId"} | {"instanceId": "i8"}
+        r = await c.post("/orch/persist-snapshots", json={"mapId": "planet-1", "items": [
+            item | {"revision": 5}, item | {"epoch": epoch, "revision": 6},
+            item | {"partition": "chunk:1,2,3", "epoch": None, "instanceId": "i9"},
+            item | {"revision": 4}]})
+        assert r.json() == {"results": ["accepted", "refused:STALE_EPOCH", "accepted",
+                                        "stale"]}
 
         body = {"eventId": "ev-1", "instanceId": "i1", "partition": f"character:{key}",
                 "revision": 2, "kind": "pickup", "payload": {"item": "ore"},
